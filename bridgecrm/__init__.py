@@ -1,0 +1,1 @@
+"""Bridge: sales management for the sales department of a small or mid-size company."""

@@ -1,0 +1,71 @@
+"""The REST API at /api/v1/: typed, token-authenticated, calling the same services as the UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from bridgecrm.api import audit, users
+from bridgecrm.api.auth import TokenAuth
+from bridgecrm.core.errors import ApplicationError
+
+api = NinjaAPI(
+    title="Bridge API",
+    version="1.0.0",
+    description="Bridge sales management. Authenticate with a personal access token: "
+    "`Authorization: Bearer <token>` (make one under Settings → API tokens).",
+    auth=TokenAuth(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "details": details or {}}, status=status)
+
+
+@api.exception_handler(ApplicationError)
+def on_application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, str(exc.message), exc.details)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    details: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = ".".join(str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path", "payload"))
+        details.setdefault(loc or "request", []).append(str(err.get("msg", "")))
+    return _error(request, 422, "invalid", _("The request is not valid."), details)
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = _error(request, 401, "unauthenticated", _("A valid API token is required."))
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(AuthorizationError)
+def on_forbidden(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    return _error(request, 403, "forbidden", _("You do not have permission to do this."))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+api.add_router("/", users.router)
+api.add_router("/audit", audit.router)

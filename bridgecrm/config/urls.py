@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from bridgecrm.api.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("bridgecrm.users.urls")),
+    path("", include("bridgecrm.web.urls")),
+]
+
+handler400 = "bridgecrm.web.views.bad_request"
+handler403 = "bridgecrm.web.views.permission_denied"
+handler404 = "bridgecrm.web.views.page_not_found"
+handler500 = "bridgecrm.web.views.server_error"

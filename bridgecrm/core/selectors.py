@@ -1,0 +1,144 @@
+"""Reads of the audit trail.
+
+Searching the whole trail needs the ``audit.view_all`` capability. A record's timeline is read
+through an object the caller already fetched with ``visible_to(actor)``, so it never leaks.
+Pages are keyset-paginated on (time, id): the cost of a page does not grow with the table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from bridgecrm.core.errors import PermissionDenied
+from bridgecrm.core.models import AuditAction, AuditEntry
+
+VIEW_AUDIT = "audit.view_all"
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    user_id: int | None = None
+    content_type_id: int | None = None
+    object_id: str = ""
+    field: str = ""  # a field name or an event code
+    date_from: dt.datetime | None = None
+    date_to: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    at: dt.datetime
+    id: int
+
+    def encode(self) -> str:
+        return f"{self.at.timestamp():.6f}_{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str) -> Cursor | None:
+        try:
+            ts, pk = raw.split("_", 1)
+            return cls(at=dt.datetime.fromtimestamp(float(ts), tz=dt.UTC), id=int(pk))
+        except (ValueError, OverflowError):
+            return None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+def _page(qs: models.QuerySet[AuditEntry], cursor: Cursor | None, limit: int) -> AuditPage:
+    limit = max(1, min(limit, MAX_PAGE))
+    if cursor is not None:
+        qs = qs.filter(Q(at__lt=cursor.at) | Q(at=cursor.at, id__lt=cursor.id))
+    rows = list(qs.select_related("content_type").order_by("-at", "-id")[: limit + 1])
+    next_cursor = Cursor(at=rows[limit - 1].at, id=rows[limit - 1].id).encode() if len(rows) > limit else None
+    return AuditPage(entries=rows[:limit], next_cursor=next_cursor)
+
+
+def audit_search(*, actor: Any, filters: AuditFilters, cursor: Cursor | None = None, limit: int = 50) -> AuditPage:
+    if not (getattr(actor, "is_active", False) and getattr(actor, "can", lambda _c: False)(VIEW_AUDIT)):
+        raise PermissionDenied("forbidden", _("You do not have permission to do this."))
+    qs = AuditEntry.objects.all()  # unscoped on purpose: only holders of audit.view_all get here
+    if filters.user_id is not None:
+        qs = qs.filter(actor_id=filters.user_id)
+    if filters.content_type_id is not None:
+        qs = qs.filter(content_type_id=filters.content_type_id)
+        if filters.object_id:
+            qs = qs.filter(object_id=filters.object_id)
+    if filters.field:
+        qs = qs.filter(Q(field=filters.field) | Q(event=filters.field))
+    if filters.date_from is not None:
+        qs = qs.filter(at__gte=filters.date_from)
+    if filters.date_to is not None:
+        qs = qs.filter(at__lt=filters.date_to)
+    return _page(qs, cursor, limit)
+
+
+def audit_timeline(
+    *, visible_obj: models.Model, include_security: bool, cursor: Cursor | None = None, limit: int = 50
+) -> AuditPage:
+    """History of one record that the caller fetched through ``visible_to(actor)``."""
+    ct = ContentType.objects.get_for_model(visible_obj, for_concrete_model=False)
+    qs = AuditEntry.objects.filter(content_type=ct, object_id=str(visible_obj.pk))
+    if not include_security:
+        qs = qs.exclude(action=AuditAction.SECURITY)
+    return _page(qs, cursor, limit)
+
+
+def audited_object_types() -> list[tuple[str, str]]:
+    """Object types registered as audited, for the search form: (content type id, label)."""
+    from django.apps import apps
+
+    from bridgecrm.core.audit import audited_model_labels
+
+    result = []
+    for label in audited_model_labels():
+        model = apps.get_model(label)
+        ct = ContentType.objects.get_for_model(model)
+        result.append((str(ct.pk), str(model._meta.verbose_name).capitalize()))
+    return result
+
+
+def may_see_security_events(actor: Any, obj: models.Model) -> bool:
+    """Sign-ins, token changes and the like show to auditors, and to a user on their own record."""
+    can = getattr(actor, "can", lambda _c: False)
+    return bool(can(VIEW_AUDIT)) or (obj.__class__ is actor.__class__ and obj.pk == getattr(actor, "pk", None))
+
+
+def record_timeline(
+    *, actor: Any, model_label: str, object_id: str, cursor: Cursor | None = None, limit: int = 50
+) -> AuditPage:
+    """The history of one audited record, 404 unless the actor may see the record itself."""
+    from django.apps import apps
+    from django.core.exceptions import ValidationError
+
+    from bridgecrm.core.audit import audited_model_labels
+    from bridgecrm.core.errors import NotFound
+
+    labels = {label.lower(): label for label in audited_model_labels()}
+    label = labels.get(model_label.lower())
+    if label is None:
+        raise NotFound("not_found", _("Not found."))
+    model = apps.get_model(label)
+    try:
+        pk = model._meta.pk.to_python(object_id)
+    except (ValidationError, ValueError, OverflowError) as exc:
+        raise NotFound("not_found", _("Not found.")) from exc
+    if not isinstance(pk, int) or not -(2**63) < pk < 2**63:
+        raise NotFound("not_found", _("Not found."))
+    obj = model._default_manager.visible_to(actor).filter(pk=pk).first()  # type: ignore[attr-defined]
+    if obj is None:
+        raise NotFound("not_found", _("Not found."))
+    return audit_timeline(
+        visible_obj=obj, include_security=may_see_security_events(actor, obj), cursor=cursor, limit=limit
+    )

@@ -1,0 +1,40 @@
+"""Tasks are an interface: each takes ids, calls one service, is idempotent.
+
+``bridge_task`` wraps a function so that everything it changes is audited with the right source
+(``system`` for housekeeping, ``automation`` for rules), then registers it with ``django.tasks``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from django.tasks import Task, task
+
+from bridgecrm.core import context
+from bridgecrm.core.context import Source
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def bridge_task(
+    *, source: Source = Source.SYSTEM, queue_name: str = "default", priority: int = 0
+) -> Callable[[Callable[P, R]], Task]:
+    def decorate(func: Callable[P, R]) -> Task:
+        @functools.wraps(func)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            with context.acting(source):
+                return func(*args, **kwargs)
+
+        return task(queue_name=queue_name, priority=priority)(run)
+
+    return decorate
+
+
+def enqueue_on_commit(t: Task, /, **kwargs: Any) -> None:
+    """Enqueue after the current transaction commits (never for a change that rolled back)."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: t.enqueue(**kwargs))

@@ -1,0 +1,45 @@
+"""The navigation: only modules that exist, only what the actor may open."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from bridgecrm.users import policies
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Promise
+    url_name: str
+    allowed: Callable[[Any], bool]
+    section: str = "main"
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem(_("Home"), "web:home", lambda u: True),
+    NavItem(_("People"), "users:people", lambda u: True),
+    NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
+    NavItem(_("Teams"), "users:manage_teams", policies.may_manage_teams, "admin"),
+    NavItem(_("Roles"), "users:manage_roles", policies.may_manage_roles, "admin"),
+    NavItem(_("Audit trail"), "users:audit_search", policies.may_search_audit, "admin"),
+    NavItem(_("API docs"), "api-1.0.0:openapi-view", policies.may_use_api, "admin"),
+)
+
+
+def items_for(user: Any, current_path: str) -> list[dict[str, Any]]:
+    if not user.is_authenticated:
+        return []
+    result = []
+    for item in NAV:
+        if not item.allowed(user):
+            continue
+        url = reverse(item.url_name)
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        result.append({"label": item.label, "url": url, "section": item.section, "active": active})
+    return result
