@@ -30,7 +30,7 @@ def _list(name: str, default: list[str]) -> list[str]:
 
 def _var_dir() -> Path:
     path = Path(os.environ.get("BRIDGE_VAR_DIR") or BASE_DIR / "var")
-    path.mkdir(parents=True, exist_ok=True)
+    (path / "static").mkdir(parents=True, exist_ok=True)
     return path
 
 

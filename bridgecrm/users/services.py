@@ -198,13 +198,10 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
         user = User.objects.select_for_update().get(pk=user.pk)
         if not user.is_active:
             return user
-        before = audit.snapshot(user, ("is_active", "deactivate_at"))
+        before = audit.snapshot(user, ("is_active",))
         user.is_active = False
-        user.deactivate_at = None
-        user.save(update_fields=["is_active", "deactivate_at"])
-        audit.record_changes(
-            actor=actor, obj=user, before=before, after=audit.snapshot(user, ("is_active", "deactivate_at"))
-        )
+        user.save(update_fields=["is_active"])
+        audit.record_changes(actor=actor, obj=user, before=before, after=audit.snapshot(user, ("is_active",)))
         _end_sessions(user)
         now = timezone.now()
         for token in ApiToken.objects.filter(user=user, revoked_at__isnull=True):
@@ -218,10 +215,13 @@ def user_reactivate(*, actor: User, user: User) -> User:
     policies.require(actor, policies.may_manage_users(actor))
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
-        before = audit.snapshot(user, ("is_active",))
+        fields = ("is_active", "deactivate_at")
+        before = audit.snapshot(user, fields)
         user.is_active = True
-        user.save(update_fields=["is_active"])
-        audit.record_changes(actor=actor, obj=user, before=before, after=audit.snapshot(user, ("is_active",)))
+        if user.deactivate_at is not None and user.deactivate_at <= timezone.now():
+            user.deactivate_at = None  # else the scheduler would deactivate them again
+        user.save(update_fields=list(fields))
+        audit.record_changes(actor=actor, obj=user, before=before, after=audit.snapshot(user, fields))
     return user
 
 

@@ -5,7 +5,8 @@ from django.db import migrations
 CREATE = """
 CREATE OR REPLACE FUNCTION core_auditentry_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'audit rows are append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION USING MESSAGE = 'audit rows are append-only: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER core_auditentry_no_update_delete
