@@ -35,7 +35,7 @@ MAX_SLOTS_PER_TICK = 500
 class Entry:
     name: str
     cron: str  # five fields, evaluated in UTC
-    task: Task
+    task: Task[..., Any]
     kwargs: dict[str, Any] = field(default_factory=dict)
     catch_up: bool = True  # False: after downtime run only the latest missed slot
 

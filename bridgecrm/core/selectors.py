@@ -136,7 +136,7 @@ def record_timeline(
         raise NotFound("not_found", _("Not found.")) from exc
     if not isinstance(pk, int) or not -(2**63) < pk < 2**63:
         raise NotFound("not_found", _("Not found."))
-    obj = model._default_manager.visible_to(actor).filter(pk=pk).first()  # type: ignore[attr-defined]
+    obj = model._default_manager.visible_to(actor).filter(pk=pk).first()
     if obj is None:
         raise NotFound("not_found", _("Not found."))
     return audit_timeline(

@@ -21,8 +21,8 @@ R = TypeVar("R")
 
 def bridge_task(
     *, source: Source = Source.SYSTEM, queue_name: str = "default", priority: int = 0
-) -> Callable[[Callable[P, R]], Task]:
-    def decorate(func: Callable[P, R]) -> Task:
+) -> Callable[[Callable[P, R]], Task[P, R]]:
+    def decorate(func: Callable[P, R]) -> Task[P, R]:
         @functools.wraps(func)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             with context.acting(source):
@@ -33,7 +33,7 @@ def bridge_task(
     return decorate
 
 
-def enqueue_on_commit(t: Task, /, **kwargs: Any) -> None:
+def enqueue_on_commit(t: Task[..., Any], /, **kwargs: Any) -> None:
     """Enqueue after the current transaction commits (never for a change that rolled back)."""
     from django.db import transaction
 

@@ -143,7 +143,7 @@ class User(AbstractUser):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     deactivate_at = models.DateTimeField(_("deactivate on"), null=True, blank=True)
 
-    objects: ClassVar[BridgeUserManager] = BridgeUserManager()  # type: ignore[assignment]
+    objects: ClassVar[BridgeUserManager] = BridgeUserManager()
 
     class Meta:
         verbose_name = _("user")

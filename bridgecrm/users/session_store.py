@@ -17,7 +17,7 @@ class SessionStore(DBStore):
         return UserSession
 
     def create_model_instance(self, data: dict[str, Any]) -> Any:
-        obj = super().create_model_instance(data)
+        obj: Any = super().create_model_instance(data)
         user_id = data.get("_auth_user_id")
         obj.user_id = int(user_id) if user_id else None
         obj.ip = str(data.get("bridge_ip", ""))[:64]

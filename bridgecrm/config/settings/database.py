@@ -30,9 +30,9 @@ def _sqlite(path: str) -> dict[str, Any]:
 
 
 if ENV.database_url:
-    _db = dj_database_url.parse(ENV.database_url, conn_max_age=60, conn_health_checks=True)
+    _db: dict[str, Any] = dict(dj_database_url.parse(ENV.database_url, conn_max_age=60, conn_health_checks=True))
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         _db = _sqlite(_db["NAME"])
-    DATABASES = {"default": _db}
+    DATABASES: dict[str, Any] = {"default": _db}
 else:
     DATABASES = {"default": _sqlite(str(ENV.var_dir / "bridge.sqlite3"))}
