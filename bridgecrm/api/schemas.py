@@ -4,6 +4,11 @@ import datetime as dt
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import BaseModel
+
+# No text of ours has a use for NUL, and PostgreSQL cannot store or compare it: refuse it (422).
+NO_NUL = r"^[^\x00]*$"
+MAX_ID = 2**63 - 1  # the largest primary key a 64-bit column holds
 
 
 class ErrorOut(Schema):
@@ -43,12 +48,14 @@ class MeOut(UserOut):
         return sorted(obj.capabilities())
 
 
-class MePatch(Schema):
-    full_name: str | None = Field(None, max_length=150)
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=40)
-    language: str | None = Field(None, max_length=10)
-    time_zone: str | None = Field(None, max_length=64)
+class MePatch(BaseModel):
+    # A plain pydantic model, not a ninja Schema: Schema reads attributes from any object, so a JSON
+    # array or string body would pass as "no changes" instead of being refused with 422.
+    full_name: str | None = Field(None, max_length=150, pattern=NO_NUL)
+    email: str | None = Field(None, max_length=254, pattern=NO_NUL)
+    phone: str | None = Field(None, max_length=40, pattern=NO_NUL)
+    language: str | None = Field(None, max_length=10, pattern=NO_NUL)
+    time_zone: str | None = Field(None, max_length=64, pattern=NO_NUL)
 
 
 class TeamOut(Schema):

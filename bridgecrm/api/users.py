@@ -1,11 +1,14 @@
+# No `from __future__ import annotations` here: @paginate wraps these views, and django-ninja would then
+# resolve their string annotations (Query[UserFilters]) in its own module and fail (a 500 on the lists and
+# on /openapi.json).
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from bridgecrm.api.pagination import Pagination
-from bridgecrm.api.schemas import ErrorOut, MeOut, MePatch, TeamOut, UserOut
+from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, MeOut, MePatch, TeamOut, UserOut
 from bridgecrm.users import selectors, services
 from bridgecrm.users.models import User
 
@@ -19,13 +22,13 @@ def _actor(request: HttpRequest) -> User:
 
 
 class UserFilters(Schema):
-    q: str = ""
-    team: int | None = None
+    q: str = Field("", pattern=NO_NUL)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
     active: bool | None = None
 
 
 class TeamFilters(Schema):
-    q: str = ""
+    q: str = Field("", pattern=NO_NUL)
 
 
 @router.get("/me", response={200: MeOut, **ERRORS}, summary="The current user")
@@ -36,7 +39,7 @@ def me(request: HttpRequest) -> User:
 @router.patch("/me", response={200: MeOut, 400: ErrorOut, **ERRORS}, summary="Update your profile")
 def me_update(request: HttpRequest, payload: MePatch) -> User:
     actor = _actor(request)
-    changes = payload.dict(exclude_unset=True, exclude_none=True)
+    changes = payload.model_dump(exclude_unset=True, exclude_none=True)
     services.user_update_profile(actor=actor, user=actor, **changes)
     return selectors.user_get(actor=actor, user_id=actor.pk)
 

@@ -118,7 +118,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
         settings.LANGUAGE_COOKIE_NAME,
         language,
         max_age=365 * 24 * 3600,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite="Lax",
         httponly=True,
         secure=settings.LANGUAGE_COOKIE_SECURE,
     )
@@ -258,9 +258,9 @@ def people(request: HttpRequest) -> HttpResponse:
 def person_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     actor = _actor(request)
     person = selectors.user_get(actor=actor, user_id=user_id)
-    include_security = actor.pk == person.pk or policies.may_manage_users(actor)
+    include_security = audit_selectors.may_see_security_events(actor, person)
     timeline = audit_selectors.audit_timeline(
-        visible_obj=person, include_security=include_security, cursor=_cursor(request)
+        visible_obj=person, include_security=include_security, cursor=_cursor(request), limit=_page_size(request)
     )
     return render(
         request,
@@ -467,7 +467,9 @@ def audit_search(request: HttpRequest) -> HttpResponse:
             date_from=day(data.get("date_from")),
             date_to=day(data.get("date_to"), 1),
         )
-        page = audit_selectors.audit_search(actor=actor, filters=filters, cursor=_cursor(request))
+        page = audit_selectors.audit_search(
+            actor=actor, filters=filters, cursor=_cursor(request), limit=_page_size(request)
+        )
     query = request.GET.copy()
     query.pop("after", None)
     return render(request, "users/audit_search.html", {"form": form, "page": page, "query": query.urlencode()})
@@ -478,6 +480,15 @@ def _int(raw: str | None, default: int) -> int:
         return max(1, int(raw or default))
     except ValueError:
         return default
+
+
+def _page_size(request: HttpRequest, default: int = PAGE_SIZE) -> int:
+    """``?size=`` for the audit pages, clamped to 10..100."""
+    try:
+        size = int(request.GET.get("size") or default)
+    except ValueError:
+        return default
+    return max(10, min(size, audit_selectors.MAX_PAGE))
 
 
 def _cursor(request: HttpRequest) -> audit_selectors.Cursor | None:

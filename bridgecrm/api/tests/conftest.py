@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from bridgecrm.users import services
@@ -16,9 +15,7 @@ API = "/api/v1"
 
 def issue_token(user: User, *, read_only: bool = False, expires_in_days: int | None = None) -> str:
     """A fresh personal access token for ``user`` (the secret, as the user would copy it)."""
-    return services.token_create(
-        actor=user, name="tests", read_only=read_only, expires_in_days=expires_in_days
-    ).secret
+    return services.token_create(actor=user, name="tests", read_only=read_only, expires_in_days=expires_in_days).secret
 
 
 class ApiClient:
@@ -52,23 +49,15 @@ class ApiClient:
         )
 
 
-@pytest.fixture
-def api_as():
-    """``api_as(user, read_only=False, language=None)`` → an ApiClient holding a new token of ``user``."""
-
-    def make(user: User, *, read_only: bool = False, language: str | None = None) -> ApiClient:
-        return ApiClient(issue_token(user, read_only=read_only), language=language)
-
-    return make
-
-
 def assert_error_shape(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.content[:500])
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
     assert set(body) == {"code", "message", "details"}, body
-    assert isinstance(body["code"], str) and body["code"]
-    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["code"], str)
+    assert body["code"]
+    assert isinstance(body["message"], str)
+    assert body["message"]
     assert isinstance(body["details"], dict)
     if code is not None:
         assert body["code"] == code, body

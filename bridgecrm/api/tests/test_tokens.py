@@ -28,7 +28,8 @@ pytestmark = pytest.mark.django_db
 def test_token_is_stored_only_as_its_sha256_hash(company):
     issued = services.token_create(actor=company.owner, name="script")
     secret = issued.secret
-    assert secret.startswith("brg_") and len(secret) > 40
+    assert secret.startswith("brg_")
+    assert len(secret) > 40
 
     row = ApiToken.objects.get(pk=issued.token.pk)
     assert row.token_hash == hashlib.sha256(secret.encode()).hexdigest()
@@ -60,7 +61,12 @@ def test_token_authenticates_and_records_last_use(company):
 
 
 def test_missing_or_malformed_token_is_401(company):
-    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer brg_nope"}, {"Authorization": "Basic x"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer brg_nope"},
+        {"Authorization": "Basic x"},
+    ):
         response = ApiClient().get("/me", headers=headers)
         body = assert_error_shape(response, 401, "unauthenticated")
         assert response["WWW-Authenticate"] == "Bearer"
@@ -170,10 +176,12 @@ def _token_command(*args: str) -> str:
 
 def test_token_create_command_prints_a_working_token(company):
     secret = _token_command("owner")
-    assert secret.startswith("brg_") and "\n" not in secret
+    assert secret.startswith("brg_")
+    assert "\n" not in secret
     token = ApiToken.objects.get(user=company.owner)
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
-    assert token.read_only is False and token.expires_at is None
+    assert token.read_only is False
+    assert token.expires_at is None
     client = ApiClient(secret)
     assert client.get("/me").json()["username"] == "owner"
     assert client.patch("/me", {"phone": "+86 10 1234 5678"}).status_code == 200

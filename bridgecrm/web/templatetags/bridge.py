@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
@@ -35,3 +36,15 @@ def audit_value(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
+
+
+@register.filter
+def audit_field(entry: Any) -> Any:
+    """The field's label in the reader's language (the stored name if the field no longer exists)."""
+    model = entry.content_type.model_class() if entry.content_type_id else None
+    if model is None or not entry.field:
+        return entry.field
+    try:
+        return model._meta.get_field(entry.field).verbose_name
+    except FieldDoesNotExist:  # a renamed or removed field keeps its stored name
+        return entry.field

@@ -5,22 +5,30 @@ Each step leaves a screenshot in test-artifacts/screenshots/ named <page>-<langu
 
 from __future__ import annotations
 
+import importlib
 import json
 import urllib.error
 import urllib.request
 
 import pytest
+from django.apps import apps
 from django.utils import translation
 
 from bridgecrm.users.models import ApiToken
 from bridgecrm.users.tests.factories import PASSWORD
 
-# live_server needs committed data; serialized_rollback brings back the rows the migrations made (the roles)
-# after another transactional test flushed them.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# live_server serves from another thread: the data must be committed, hence transactional tests.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (375, 1440)
 LANGUAGES = ("en", "zh-hans")
+
+
+@pytest.fixture(autouse=True)
+def default_roles(transactional_db) -> None:
+    """The roles a data migration made: a transactional test before this one may have flushed them."""
+    migration = importlib.import_module("bridgecrm.users.migrations.0002_default_roles")
+    migration.create(apps, None)
 
 
 def shot(page, screenshots, name: str, language: str, width: int | None = None) -> None:
@@ -47,17 +55,19 @@ def assert_language(page, language: str) -> None:
 
 
 def assert_fits(page, label: str) -> None:
-    """Nothing makes the page scroll sideways (wide tables scroll inside their .table-wrap)."""
+    """Nothing makes the page scroll sideways (wide tables and the phone nav scroll inside their own box)."""
     overflow = page.evaluate(
         """() => {
             const width = document.documentElement.clientWidth;
             const wide = [...document.querySelectorAll('body *')]
-                .filter(el => el.getBoundingClientRect().right > width + 1 && !el.closest('.table-wrap, .visually-hidden, .skip'))
+                .filter(el => el.getBoundingClientRect().right > width + 1)
+                .filter(el => !el.closest('.table-wrap, .nav-main, .visually-hidden, .skip'))
                 .map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''));
             return {scroll: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5)};
         }"""
     )
-    assert overflow["scroll"] <= overflow["width"] and not overflow["wide"], f"{label} overflows: {overflow}"
+    assert overflow["scroll"] <= overflow["width"], f"{label} scrolls sideways: {overflow}"
+    assert not overflow["wide"], f"{label} has elements past the right edge: {overflow}"
 
 
 def zh(text: str) -> str:
@@ -68,7 +78,7 @@ def zh(text: str) -> str:
 def api_me(live_server, secret: str) -> tuple[int, dict]:
     request = urllib.request.Request(f"{live_server.url}/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (our own live server)
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
@@ -133,7 +143,8 @@ def test_shell_in_both_languages_at_both_widths(browser_page, company, live_serv
             switch_language(page, language)  # from the last page visited: it comes back to it
         for name, url in pages:
             response = page.goto(url)
-            assert response is not None and response.status == 200, (url, response and response.status)
+            assert response is not None, url
+            assert response.status == 200, (url, response.status)
             assert_language(page, language)
             assert page.locator("h1").first.is_visible()
             labels = [zh(label) if language == "zh-hans" else label for label in ("Home", "People", "Users")]
@@ -149,7 +160,8 @@ def test_shell_in_both_languages_at_both_widths(browser_page, company, live_serv
     admin.refresh_from_db()
     assert admin.language == "zh-hans"
     # Real Chinese, not the English fallback, once zh-Hans is chosen.
-    assert zh("Home") != "Home" and zh("Home") in nav.inner_text()
+    assert zh("Home") != "Home"
+    assert zh("Home") in nav.inner_text()
     assert page.locator('[data-testid="lang-zh-hans"]').inner_text() == "简体中文"
     assert not page.problems, page.problems
 
@@ -171,6 +183,7 @@ def test_api_token_create_use_revoke(browser_page, company, live_server, screens
     page.click('[data-testid="create-token"]')
     secret = page.locator('[data-testid="token-secret"]').inner_text().strip()
     assert len(secret) > 20
+    assert "Bearer <token>" in page.locator('[data-testid="new-token"]').inner_text()  # text, not an HTML tag
     assert page.locator('[data-testid="token-row"]').count() == 1
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})

@@ -38,6 +38,8 @@ class Command(BaseCommand):
             return
         accounts = create_demo_company(seed=options["seed"])
         path = write_sign_in(accounts)
+        if options["verbosity"] == 0:
+            return
         self.stdout.write(f"Created the demo company with {len(accounts)} people. Sign-ins (also in {path}):")
         for account in accounts[:4]:
             self.stdout.write(f"  {account.role:8} {account.username:20} {account.password}")

@@ -24,4 +24,5 @@ class Command(BaseCommand):
         if not options["no_static"]:
             call_command("collectstatic", interactive=False, verbosity=0)
         if options["demo"] and not User.objects.exists():
-            call_command("demo")
+            call_command("demo", verbosity=0)
+            self.stdout.write("Created the demo company.")
