@@ -41,6 +41,7 @@ test: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check bridgecrm bench
+	$(BIN)/ruff format --check bridgecrm bench
 	$(BIN)/mypy bridgecrm
 	$(BIN)/lint-imports
 	BRIDGE_TESTING=1 $(BIN)/bridgecrm makemigrations --check --dry-run

@@ -25,8 +25,8 @@ class Company:
     teammate: User  # a second rep in team A
 
 
-@pytest.fixture
-def company(db) -> Company:
+def build_company() -> Company:
+    """Company → East region → teams A and B, with the six actors of the authorization matrix."""
     company = make_team("Company", kind=TeamKind.COMPANY)
     region = make_team("East", parent=company, kind=TeamKind.REGION)
     team_a = make_team("Team A", parent=region)
@@ -42,6 +42,11 @@ def company(db) -> Company:
     for team in (team_a, team_b):
         team.refresh_from_db()
     return Company(company, region, team_a, team_b, admin, manager_a, manager_b, owner, other_rep, teammate)
+
+
+@pytest.fixture
+def company(db) -> Company:
+    return build_company()
 
 
 def signed_in(user: User) -> Client:

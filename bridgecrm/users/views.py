@@ -363,40 +363,51 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("users:person_detail", user_id=person.pk)
 
 
-@require_POST
-@guarded
-def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+def _person_action(
+    request: HttpRequest, user_id: int, action: Callable[..., Any], success: Callable[[User], str]
+) -> HttpResponse:
+    """Run one admin action on a visible person, then back to their page with a message."""
     actor = _actor(request)
     person = selectors.user_get(actor=actor, user_id=user_id)
     try:
-        services.user_deactivate(actor=actor, user=person)
+        action(actor=actor, user=person)
+    except PermissionDenied:
+        raise
     except ApplicationError as exc:
-        if isinstance(exc, PermissionDenied):
-            raise
         messages.error(request, str(exc.message))
     else:
-        messages.success(request, _("%(name)s was deactivated and signed out everywhere.") % {"name": person})
+        messages.success(request, success(person))
     return redirect("users:person_detail", user_id=person.pk)
+
+
+@require_POST
+@guarded
+def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _person_action(
+        request,
+        user_id,
+        services.user_deactivate,
+        lambda p: _("%(name)s was deactivated and signed out everywhere.") % {"name": p},
+    )
 
 
 @require_POST
 @guarded
 def user_reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
-    actor = _actor(request)
-    person = selectors.user_get(actor=actor, user_id=user_id)
-    services.user_reactivate(actor=actor, user=person)
-    messages.success(request, _("%(name)s was reactivated.") % {"name": person})
-    return redirect("users:person_detail", user_id=person.pk)
+    return _person_action(
+        request, user_id, services.user_reactivate, lambda p: _("%(name)s was reactivated.") % {"name": p}
+    )
 
 
 @require_POST
 @guarded
 def user_reset(request: HttpRequest, user_id: int) -> HttpResponse:
-    actor = _actor(request)
-    person = selectors.user_get(actor=actor, user_id=user_id)
-    services.user_send_reset(actor=actor, user=person)
-    messages.success(request, _("A password reset link was e-mailed to %(name)s.") % {"name": person})
-    return redirect("users:person_detail", user_id=person.pk)
+    return _person_action(
+        request,
+        user_id,
+        services.user_send_reset,
+        lambda p: _("A password reset link was e-mailed to %(name)s.") % {"name": p},
+    )
 
 
 @guarded

@@ -41,7 +41,12 @@ def test_a_web_change_writes_exactly_one_row_with_source_web():
     assert len(rows) == 1
     row = rows[0]
     assert (row.source, row.action, row.field, row.old_value, row.new_value) == (
-        "web", "update", "full_name", "王芳", "王芳芳")
+        "web",
+        "update",
+        "full_name",
+        "王芳",
+        "王芳芳",
+    )
     assert row.actor_id == user.pk and row.object_id == str(user.pk)
     assert row.request_id == "req-web-00000001"
     assert row.at.tzinfo is not None and row.at.utcoffset() == dt.timedelta(0)
@@ -52,12 +57,16 @@ def test_an_api_change_writes_exactly_one_row_with_source_api():
     issued = services.token_create(actor=user, name="script")
     mark = _last_id()
     response = Client().patch(
-        "/api/v1/me", {"full_name": "Emma Lim"}, content_type="application/json",
+        "/api/v1/me",
+        {"full_name": "Emma Lim"},
+        content_type="application/json",
         headers={"Authorization": f"Bearer {issued.secret}"},
     )
     assert response.status_code == 200, response.content
     rows = _new_rows(mark)
-    assert [(r.source, r.field, r.old_value, r.new_value) for r in rows] == [("api", "full_name", "Emma Tan", "Emma Lim")]
+    assert [(r.source, r.field, r.old_value, r.new_value) for r in rows] == [
+        ("api", "full_name", "Emma Tan", "Emma Lim")
+    ]
 
 
 def test_a_task_change_writes_exactly_one_row_with_source_system():
@@ -67,7 +76,8 @@ def test_a_task_change_writes_exactly_one_row_with_source_system():
     assert result.return_value == [user.pk]
     rows = _new_rows(mark)
     assert [(r.source, r.field, r.old_value, r.new_value, r.actor_id) for r in rows] == [
-        ("system", "is_active", True, False, None)]
+        ("system", "is_active", True, False, None)
+    ]
 
 
 def test_rows_cannot_be_updated_or_deleted_through_the_orm():

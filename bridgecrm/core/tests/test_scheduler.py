@@ -49,7 +49,8 @@ def test_first_tick_runs_only_the_latest_slot_then_each_new_slot_once():
     assert scheduler.tick(now=T0 + dt.timedelta(seconds=30), entries=[e]) == [("every-minute", T0)]
     assert scheduler.tick(now=T0 + dt.timedelta(seconds=50), entries=[e]) == []
     assert scheduler.tick(now=T0 + dt.timedelta(minutes=1, seconds=1), entries=[e]) == [
-        ("every-minute", T0 + dt.timedelta(minutes=1))]
+        ("every-minute", T0 + dt.timedelta(minutes=1))
+    ]
     assert RUNS["every-minute"] == 2
 
 
@@ -89,7 +90,7 @@ def test_two_workers_over_one_database_run_each_slot_exactly_once():
             for second in range(0, minutes * 60 + 1, 20):
                 scheduler.tick(now=T0 + dt.timedelta(seconds=second), entries=[e])
                 worker._task_worker().run()
-        except BaseException as exc:  # noqa: BLE001 - surfaced to the test below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()

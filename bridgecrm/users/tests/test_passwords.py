@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def test_production_hasher_is_argon2_and_does_not_truncate(settings):
     from bridgecrm.config.settings import security
 
-    assert [h for h in security.PASSWORD_HASHERS if "MD5" not in h][0].endswith("Argon2PasswordHasher")
+    assert next(h for h in security.PASSWORD_HASHERS if "MD5" not in h).endswith("Argon2PasswordHasher")
     passphrase = "我们的销售团队在上海 " * 20  # 220 characters, 660+ bytes
     encoded = make_password(passphrase, hasher="argon2")
     assert check_password(passphrase, encoded)
@@ -33,7 +33,11 @@ def test_production_hasher_is_argon2_and_does_not_truncate(settings):
 
 @pytest.mark.parametrize(
     ("password", "code"),
-    [("short1234", "password_too_short"), ("password1234", "password_too_common"), ("1234567890123", "password_entirely_numeric")],
+    [
+        ("short1234", "password_too_short"),
+        ("password1234", "password_too_common"),
+        ("1234567890123", "password_entirely_numeric"),
+    ],
 )
 def test_validators_refuse_weak_passwords(password, code):
     user = UserFactory()
@@ -57,11 +61,15 @@ def test_change_password_needs_the_current_one():
     user = UserFactory()
     client = Client()
     client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
-    response = client.post("/settings/password/", {"current_password": "not it at all", "new_password": "a new long passphrase"})
+    response = client.post(
+        "/settings/password/", {"current_password": "not it at all", "new_password": "a new long passphrase"}
+    )
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
-    response = client.post("/settings/password/", {"current_password": PASSWORD, "new_password": "a new long passphrase"})
+    response = client.post(
+        "/settings/password/", {"current_password": PASSWORD, "new_password": "a new long passphrase"}
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("a new long passphrase")

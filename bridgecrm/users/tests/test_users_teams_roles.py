@@ -11,7 +11,7 @@ from django.test import Client
 from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.users import services
 from bridgecrm.users.capabilities import MANAGE_TEAMS, VIEW_ALL_RECORDS
-from bridgecrm.users.models import Role, RolePermission, Team, User
+from bridgecrm.users.models import RolePermission, Team, User
 from bridgecrm.users.tests.factories import PASSWORD, UserFactory, make_team, role
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,9 @@ def test_a_new_role_is_a_row_not_code(company):
     assert User.objects.visible_to(person).count() == User.objects.count()
     assert person.can(MANAGE_TEAMS)
     assert set(RolePermission.objects.filter(role=auditor).values_list("capability", flat=True)) == {
-        VIEW_ALL_RECORDS, MANAGE_TEAMS}
+        VIEW_ALL_RECORDS,
+        MANAGE_TEAMS,
+    }
 
 
 def test_role_management_refuses_unknown_capabilities_and_self_lockout(company):
@@ -81,8 +83,9 @@ def test_moving_a_team_moves_its_subtree_and_refuses_cycles(company):
 
 def test_invite_sends_a_set_password_link(company, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        user = services.user_invite(actor=company.admin, username="newbie", email="newbie@example.com",
-                                    team=company.team_a, role=role("rep"))
+        user = services.user_invite(
+            actor=company.admin, username="newbie", email="newbie@example.com", team=company.team_a, role=role("rep")
+        )
     assert not user.has_usable_password()
     assert len(mailoutbox) == 1 and "/accounts/reset/" in mailoutbox[0].body
 
@@ -99,9 +102,16 @@ def test_admin_pages_for_users_teams_roles(company):
     client = Client()
     client.post("/accounts/login/", {"username": "admin", "password": PASSWORD})
     assert client.get("/manage/users/").status_code == 200
-    response = client.post("/manage/users/invite/", {"username": "li.lei", "email": "li@example.com",
-                                                     "full_name": "李雷", "team": company.team_a.pk,
-                                                     "role": role("rep").pk})
+    response = client.post(
+        "/manage/users/invite/",
+        {
+            "username": "li.lei",
+            "email": "li@example.com",
+            "full_name": "李雷",
+            "team": company.team_a.pk,
+            "role": role("rep").pk,
+        },
+    )
     assert response.status_code == 302
     new = User.objects.get(username="li.lei")
     assert client.post(f"/manage/users/{new.pk}/deactivate/").status_code == 302

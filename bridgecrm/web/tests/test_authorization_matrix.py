@@ -37,12 +37,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from bridgecrm.conftest import Company
+from bridgecrm.conftest import Company, build_company
 from bridgecrm.conftest import signed_in as sign_in_through_the_page
 from bridgecrm.core.models import AuditAction, AuditEntry
 from bridgecrm.users import services
-from bridgecrm.users.models import ApiToken, Role, RolePermission, Team, TeamKind, User, UserSession
-from bridgecrm.users.tests.factories import PASSWORD, UserFactory, make_team, role
+from bridgecrm.users.models import ApiToken, Role, RolePermission, Team, User, UserSession
+from bridgecrm.users.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -142,31 +142,12 @@ class World:
         return None if actor == "anonymous" else getattr(self.c, actor)
 
 
-def _build_company() -> Company:
-    """The same six actors as the ``company`` fixture of bridgecrm/conftest.py."""
-    company = make_team("Company", kind=TeamKind.COMPANY)
-    region = make_team("East", parent=company, kind=TeamKind.REGION)
-    team_a = make_team("Team A", parent=region)
-    team_b = make_team("Team B", parent=region)
-    admin = UserFactory(username="admin", role=role("admin"), team=company)
-    manager_a = UserFactory(username="manager_a", role=role("manager"), team=team_a)
-    manager_b = UserFactory(username="manager_b", role=role("manager"), team=team_b)
-    Team.objects.filter(pk=team_a.pk).update(manager=manager_a)
-    Team.objects.filter(pk=team_b.pk).update(manager=manager_b)
-    owner = UserFactory(username="owner", role=role("rep"), team=team_a)
-    other_rep = UserFactory(username="other_rep", role=role("rep"), team=team_b)
-    teammate = UserFactory(username="teammate", role=role("rep"), team=team_a)
-    for team in (team_a, team_b):
-        team.refresh_from_db()
-    return Company(company, region, team_a, team_b, admin, manager_a, manager_b, owner, other_rep, teammate)
-
-
 @pytest.fixture(scope="module")
 def world_once(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
     """Built once, inside a transaction that is rolled back after the module; each test runs in a
     savepoint within it (as ``TestCase.setUpTestData`` does), so 300-odd cells stay fast."""
     with django_db_blocker.unblock(), transaction.atomic():
-        company = _build_company()
+        company = build_company()
         owner_token = services.token_create(actor=company.owner, name="owner's token").token
         # token_create audits a security event on the owner's record: the probes below look for it.
         assert AuditEntry.objects.for_object(company.owner).filter(action=AuditAction.SECURITY).exists()

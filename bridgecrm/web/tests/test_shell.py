@@ -32,7 +32,11 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     }
     result = subprocess.run(
         [sys.executable, "-m", "bridgecrm", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, cwd=ROOT, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -41,7 +45,11 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
 def test_embedded_mode_generates_its_secret_key_into_var(tmp_path):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "BRIDGE_VAR_DIR": str(tmp_path / "var")}
     code = "from django.conf import settings; print(len(settings.SECRET_KEY))"
-    run = [sys.executable, "-c", f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='bridgecrm.config.settings'; django.setup(); {code}"]
+    run = [
+        sys.executable,
+        "-c",
+        f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='bridgecrm.config.settings'; django.setup(); {code}",
+    ]
     first = subprocess.run(run, env=env, capture_output=True, text=True, cwd=ROOT, check=True)
     key_file = tmp_path / "var" / "secret_key"
     assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"

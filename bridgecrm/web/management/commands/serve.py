@@ -40,7 +40,7 @@ class Command(BaseCommand):
         )
         children = [web]
         if not options["no_worker"]:
-            children.append(subprocess.Popen([python, "-m", "bridgecrm", "worker"]))
+            children.append(subprocess.Popen([python, "-m", "bridgecrm", "worker"]))  # noqa: S603
 
         def stop(signum: int, frame: Any) -> None:
             for child in children:
