@@ -80,6 +80,7 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit entries")
         indexes = [
             models.Index(fields=["content_type", "object_id", "-at", "-id"], name="audit_object_idx"),
+            models.Index(fields=["content_type", "-at", "-id"], name="audit_type_idx"),
             models.Index(fields=["actor", "-at", "-id"], name="audit_actor_idx"),
             models.Index(fields=["field", "-at", "-id"], name="audit_field_idx"),
             models.Index(fields=["event", "-at", "-id"], name="audit_event_idx"),

@@ -11,7 +11,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
-from bridgecrm.users import services
+from bridgecrm.core.widgets import FastSelect
+from bridgecrm.users import selectors, services
 from bridgecrm.users.capabilities import CAPABILITIES
 from bridgecrm.users.models import Role, Team, TeamKind, User
 
@@ -39,7 +40,7 @@ class ProfileForm(forms.Form):
     language = forms.ChoiceField(
         label=_("Language"), required=False, choices=[("", _("Follow the browser")), *settings.LANGUAGES]
     )
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(tz, tz) for tz in TIME_ZONES])
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(tz, tz) for tz in TIME_ZONES], widget=FastSelect)
 
 
 class PasswordChangeForm(forms.Form):
@@ -76,8 +77,8 @@ class InviteForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
     full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
     email = forms.EmailField(label=_("E-mail"))
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
-    role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.none(), required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, empty_label="—")
+    role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.none(), required=False, empty_label="—")
 
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,8 +87,8 @@ class InviteForm(forms.Form):
 
 
 class UserAdminForm(forms.Form):
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
-    role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.none(), required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, empty_label="—")
+    role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.none(), required=False, empty_label="—")
     deactivate_at = forms.DateTimeField(
         label=_("Deactivate on"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
@@ -101,8 +102,8 @@ class UserAdminForm(forms.Form):
 class TeamForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=TeamKind.choices)
-    parent = forms.ModelChoiceField(label=_("Parent"), queryset=Team.objects.none(), required=False)
-    manager = forms.ModelChoiceField(label=_("Manager"), queryset=User.objects.none(), required=False)
+    parent = forms.ModelChoiceField(label=_("Parent"), queryset=Team.objects.none(), required=False, empty_label="—")
+    manager = forms.ModelChoiceField(label=_("Manager"), queryset=User.objects.none(), required=False, empty_label="—")
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
@@ -118,7 +119,8 @@ class RoleCreateForm(forms.Form):
 
 
 class AuditSearchForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("User"), queryset=User.objects.none(), required=False)
+    # A user name, not a drop-down of every visible user: the page stays O(page), not O(users).
+    user = forms.CharField(label=_("User name"), max_length=150, required=False)
     object_type = forms.ChoiceField(label=_("Object type"), required=False)
     object_id = forms.CharField(label=_("Object id"), max_length=64, required=False)
     field = forms.CharField(label=_("Field or event"), max_length=100, required=False)
@@ -127,8 +129,17 @@ class AuditSearchForm(forms.Form):
 
     def __init__(self, *args: Any, actor: User, object_types: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = User.objects.visible_to(actor)  # type: ignore[attr-defined]
+        self.actor = actor
         self.fields["object_type"].choices = [("", "—"), *object_types]  # type: ignore[attr-defined]
+
+    def clean_user(self) -> int | None:
+        username = self.cleaned_data["user"].strip()
+        if not username:
+            return None
+        user_id = selectors.user_id_by_username(actor=self.actor, username=username)
+        if user_id is None:
+            raise forms.ValidationError(_("No user with this user name."), code="unknown_user")
+        return user_id
 
 
 CAPABILITY_CHOICES = [(c.code, c.label) for c in CAPABILITIES]

@@ -27,6 +27,11 @@ def user_get(*, actor: User, user_id: int) -> User:
     return user
 
 
+def user_id_by_username(*, actor: User, username: str) -> int | None:
+    """The id of a visible user with this user name (case-insensitive), or None."""
+    return User.objects.visible_to(actor).filter(username__iexact=username).values_list("pk", flat=True).first()
+
+
 def team_list(*, actor: User, query: str = "") -> TeamQuerySet:
     qs = Team.objects.visible_to(actor).select_related("manager", "parent")
     if query:

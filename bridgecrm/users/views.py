@@ -28,7 +28,7 @@ from bridgecrm.core import selectors as audit_selectors
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.users import forms, policies, selectors, services, signin
 from bridgecrm.users.capabilities import CAPABILITIES
-from bridgecrm.users.models import Role, RolePermission, User
+from bridgecrm.users.models import Role, RolePermission, TeamKind, User
 
 PAGE_SIZE = 50
 
@@ -414,7 +414,7 @@ def user_reset(request: HttpRequest, user_id: int) -> HttpResponse:
 def manage_teams(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     _require(policies.may_manage_teams(actor))
-    form = forms.TeamForm(request.POST or None, actor=actor, initial={"is_active": True})
+    form = forms.TeamForm(request.POST or None, actor=actor, initial={"is_active": True, "kind": TeamKind.TEAM})
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data.pop("is_active", None)
@@ -471,7 +471,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
             return dt.datetime.combine(value + dt.timedelta(days=plus), dt.time(), tzinfo=tz) if value else None
 
         filters = audit_selectors.AuditFilters(
-            user_id=data["user"].pk if data.get("user") else None,
+            user_id=data.get("user"),
             content_type_id=int(data["object_type"]) if data.get("object_type") else None,
             object_id=data.get("object_id", ""),
             field=data.get("field", ""),

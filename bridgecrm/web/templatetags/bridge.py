@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
@@ -48,3 +51,61 @@ def audit_field(entry: Any) -> Any:
         return model._meta.get_field(entry.field).verbose_name
     except FieldDoesNotExist:  # a renamed or removed field keeps its stored name
         return entry.field
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit entry as plain, already-localised strings: list pages stay cheap per row."""
+
+    kind: str
+    at_iso: str
+    at: str
+    who: str
+    source: str
+    what: str
+    old: str
+    new: str
+    is_change: bool
+    object_label: str
+    request: str
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@register.simple_tag
+def audit_rows(entries: Iterable[Any], seconds: bool = False) -> list[AuditRow]:
+    """Present audit entries for the timeline and the audit search (in the active language and zone)."""
+    system = str(_("System"))
+    pattern = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    tz = timezone.get_current_timezone()
+    labels: dict[tuple[int | None, str], str] = {}
+    rows = []
+    for e in entries:
+        if e.action == "security":
+            what = str(audit_event(e.event))
+        elif e.action in ("create", "delete"):
+            what = str(_("created") if e.action == "create" else _("deleted"))
+        else:
+            key = (e.content_type_id, e.field)
+            if key not in labels:
+                labels[key] = str(audit_field(e))
+            what = str(_("changed %(field)s") % {"field": labels[key]})
+        ct = e.content_type
+        rows.append(
+            AuditRow(
+                kind=e.action,
+                at_iso=e.at.isoformat(),
+                at=e.at.astimezone(tz).strftime(pattern),
+                who=e.actor_label or system,
+                source=e.source,
+                what=what,
+                old=_shorten(audit_value(e.old_value)),
+                new=_shorten(audit_value(e.new_value)),
+                is_change=e.action == "update",
+                object_label=f"{ct.model} #{e.object_id} {e.object_repr}" if ct else "",
+                request=e.request_id[:8],
+            )
+        )
+    return rows
