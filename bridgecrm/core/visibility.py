@@ -9,13 +9,10 @@ signed-in user sees nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from django.db import models
 from django.db.models import Q
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
@@ -75,8 +72,9 @@ class OwnedQuerySet(models.QuerySet[M]):
             return self.all()
         condition = Q(**{f"{self.owner_field}_id": scope.user_id})
         if self.collaborators_field:
-            condition |= Q(**{f"{self.collaborators_field}__id": scope.user_id})
+            # A subquery, not a join: no duplicate rows, so no DISTINCT over the whole list.
+            collaborating = self.model._default_manager.filter(**{self.collaborators_field: scope.user_id})
+            condition |= Q(pk__in=collaborating.values("pk"))
         if scope.managed_team_paths:
             condition |= subtree_filter(self.owner_team_path, scope.managed_team_paths)
-        qs = self.filter(condition)
-        return qs.distinct() if self.collaborators_field else qs
+        return self.filter(condition)

@@ -43,6 +43,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+if TESTING:
+    # A test-only app with an owned record: exercises visible_to(actor) for owned data.
+    INSTALLED_APPS.append("bridgecrm.core.tests.ownedapp")
+
 ROOT_URLCONF = "bridgecrm.config.urls"
 WSGI_APPLICATION = "bridgecrm.config.wsgi.application"
 
