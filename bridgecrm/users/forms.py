@@ -11,7 +11,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
-from bridgecrm.core.widgets import FastSelect
+from bridgecrm.core.forms import BridgeForm, FastSelect
 from bridgecrm.users import selectors, services
 from bridgecrm.users.capabilities import CAPABILITIES
 from bridgecrm.users.models import Role, Team, TeamKind, User
@@ -19,7 +19,7 @@ from bridgecrm.users.models import Role, Team, TeamKind, User
 TIME_ZONES = sorted(zoneinfo.available_timezones())
 
 
-class SignInForm(forms.Form):
+class SignInForm(BridgeForm):
     username = forms.CharField(
         label=_("User name"),
         max_length=150,
@@ -33,7 +33,7 @@ class SignInForm(forms.Form):
     )
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(BridgeForm):
     full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
     email = forms.EmailField(label=_("E-mail"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
@@ -43,7 +43,7 @@ class ProfileForm(forms.Form):
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(tz, tz) for tz in TIME_ZONES], widget=FastSelect)
 
 
-class PasswordChangeForm(forms.Form):
+class PasswordChangeForm(BridgeForm):
     current_password = forms.CharField(
         label=_("Current password"),
         strip=False,
@@ -67,13 +67,13 @@ class AuditedSetPasswordForm(SetPasswordForm):  # type: ignore[type-arg]
         return self.user
 
 
-class TokenForm(forms.Form):
+class TokenForm(BridgeForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     read_only = forms.BooleanField(label=_("Read-only"), required=False)
     expires_in_days = forms.IntegerField(label=_("Expires after (days)"), required=False, min_value=1, max_value=3650)
 
 
-class InviteForm(forms.Form):
+class InviteForm(BridgeForm):
     username = forms.CharField(label=_("User name"), max_length=150)
     full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
     email = forms.EmailField(label=_("E-mail"))
@@ -86,7 +86,7 @@ class InviteForm(forms.Form):
         self.fields["role"].queryset = Role.objects.all()  # type: ignore[attr-defined]
 
 
-class UserAdminForm(forms.Form):
+class UserAdminForm(BridgeForm):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, empty_label="—")
     role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.none(), required=False, empty_label="—")
     deactivate_at = forms.DateTimeField(
@@ -99,7 +99,7 @@ class UserAdminForm(forms.Form):
         self.fields["role"].queryset = Role.objects.all()  # type: ignore[attr-defined]
 
 
-class TeamForm(forms.Form):
+class TeamForm(BridgeForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=TeamKind.choices)
     parent = forms.ModelChoiceField(label=_("Parent"), queryset=Team.objects.none(), required=False, empty_label="—")
@@ -112,13 +112,13 @@ class TeamForm(forms.Form):
         self.fields["manager"].queryset = User.objects.visible_to(actor).filter(is_active=True)  # type: ignore[attr-defined]
 
 
-class RoleCreateForm(forms.Form):
+class RoleCreateForm(BridgeForm):
     code = forms.SlugField(label=_("Code"), max_length=40)
     name_en = forms.CharField(label=_("Name (English)"), max_length=80)
     name_zh = forms.CharField(label=_("Name (Chinese)"), max_length=80)
 
 
-class AuditSearchForm(forms.Form):
+class AuditSearchForm(BridgeForm):
     # A user name, not a drop-down of every visible user: the page stays O(page), not O(users).
     user = forms.CharField(label=_("User name"), max_length=150, required=False)
     object_type = forms.ChoiceField(label=_("Object type"), required=False)

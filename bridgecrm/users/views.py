@@ -125,14 +125,21 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return response
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+class NoLabelSuffix:
+    """Django's own auth forms, with labels above fields like every Bridge form."""
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "label_suffix": ""}  # type: ignore[misc]
+
+
+class PasswordResetView(NoLabelSuffix, auth_views.PasswordResetView):
     template_name = "users/password_reset.html"
     email_template_name = "users/email/password_reset.txt"
     subject_template_name = "users/email/password_reset_subject.txt"
     success_url = reverse_lazy("users:password_reset_done")
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(NoLabelSuffix, auth_views.PasswordResetConfirmView):
     template_name = "users/password_reset_confirm.html"
     form_class = forms.AuditedSetPasswordForm
     success_url = reverse_lazy("users:password_reset_complete")

@@ -1,4 +1,4 @@
-"""Form widgets shared by the apps."""
+"""Form pieces shared by the apps: a base form and a fast select widget."""
 
 from __future__ import annotations
 
@@ -26,3 +26,11 @@ class FastSelect(forms.Select):
             options.append(f'<option value="{escape(key)}"{mark}>{escape(label)}</option>')
         body = mark_safe("".join(options))  # noqa: S308 - every value and label above is escaped
         return format_html('<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), body)
+
+
+class BridgeForm(forms.Form):
+    """Base form: labels sit above their fields, so no label suffix (":" is wrong in Chinese anyway)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
