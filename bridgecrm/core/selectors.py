@@ -111,6 +111,12 @@ def audit_timeline(
     return _page(qs, cursor, limit)
 
 
+def model_history(*, model: type[models.Model], cursor: Cursor | None = None, limit: int = 20) -> AuditPage:
+    """Changes to every record of one model, for pages where the actor may see them all (roles)."""
+    ct = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    return _page(AuditEntry.objects.filter(content_type=ct), cursor, limit)
+
+
 def audited_object_types() -> list[tuple[str, str]]:
     """Object types registered as audited, for the search form: (content type id, label)."""
     from django.apps import apps

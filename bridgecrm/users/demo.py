@@ -108,7 +108,7 @@ ENGLISH_FIRST = [
     "Ryan",
 ]
 ENGLISH_LAST = ["Tan", "Lim", "Müller", "Schmidt", "Smith", "Brown", "Wong", "Ng", "Rossi", "Martin", "Kumar", "Lee"]
-REPS_PER_TEAM = 3
+REPS_PER_TEAM = (4, 4, 3, 3, 3, 3)  # one team after another: 20 reps, 30 people in all
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,7 @@ def create_demo_company(*, seed: int = 2026) -> list[DemoAccount]:
     roles = {r.code: r for r in Role.objects.all()}
     accounts: list[DemoAccount] = []
     used: set[str] = set()
+    accounts_teams: list[str] = []
 
     def add(username: str, full_name: str, role: str, team: Team, international: bool) -> User:
         password = "-".join(secrets.token_hex(3) for _ in range(3))
@@ -179,13 +180,15 @@ def create_demo_company(*, seed: int = 2026) -> list[DemoAccount]:
                 actor=director, team=region, name=region.name, kind=region.kind, parent=company, manager=region_manager
             )
             for team_name in team_names:
+                reps = REPS_PER_TEAM[len(accounts_teams)]
+                accounts_teams.append(team_name)
                 team = services.team_create(actor=None, name=team_name, kind=TeamKind.TEAM, parent=region)
                 username, full_name = _person(rng, international, used)
                 manager = add(username, full_name, "manager", team, international)
                 services.team_update(
                     actor=director, team=team, name=team.name, kind=team.kind, parent=region, manager=manager
                 )
-                for _ in range(REPS_PER_TEAM):
+                for _ in range(reps):
                     username, full_name = _person(rng, international, used)
                     add(username, full_name, "rep", team, international)
     return accounts

@@ -461,7 +461,12 @@ def manage_roles(request: HttpRequest) -> HttpResponse:
     matrix = [
         {"capability": c, "cells": [{"role": r, "on": (r.pk, c.code) in grants} for r in roles]} for c in CAPABILITIES
     ]
-    return render(request, "users/manage_roles.html", {"roles": roles, "matrix": matrix, "create_form": create_form})
+    history = audit_selectors.model_history(model=Role, cursor=_cursor(request))
+    return render(
+        request,
+        "users/manage_roles.html",
+        {"roles": roles, "matrix": matrix, "create_form": create_form, "history": history},
+    )
 
 
 @guarded

@@ -153,3 +153,11 @@ def test_demo_company_is_reproducible_by_seed():
     assert any(a.full_name.isascii() for a in accounts)
     director = next(a for a in accounts if a.username == "director")
     assert Client().post("/accounts/login/", {"username": "director", "password": director.password}).status_code == 302
+
+
+def test_roles_page_shows_the_history_of_role_changes(company):
+    services.role_set_capabilities(actor=company.admin, role=role("rep"), capabilities=[MANAGE_TEAMS])
+    client = Client()
+    client.post("/accounts/login/", {"username": "admin", "password": PASSWORD})
+    html = client.get("/manage/roles/").content.decode()
+    assert "teams.manage" in html and "Sales rep" in html

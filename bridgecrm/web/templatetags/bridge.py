@@ -74,6 +74,13 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _model_label(ct: Any, cache: dict[int, str]) -> str:
+    if ct.pk not in cache:
+        model = ct.model_class()
+        cache[ct.pk] = str(model._meta.verbose_name) if model is not None else ct.model
+    return cache[ct.pk]
+
+
 @register.simple_tag
 def audit_rows(entries: Iterable[Any], seconds: bool = False) -> list[AuditRow]:
     """Present audit entries for the timeline and the audit search (in the active language and zone)."""
@@ -81,6 +88,7 @@ def audit_rows(entries: Iterable[Any], seconds: bool = False) -> list[AuditRow]:
     pattern = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     tz = timezone.get_current_timezone()
     labels: dict[tuple[int | None, str], str] = {}
+    model_labels: dict[int, str] = {}
     rows = []
     for e in entries:
         if e.action == "security":
@@ -104,7 +112,7 @@ def audit_rows(entries: Iterable[Any], seconds: bool = False) -> list[AuditRow]:
                 old=_shorten(audit_value(e.old_value)),
                 new=_shorten(audit_value(e.new_value)),
                 is_change=e.action == "update",
-                object_label=f"{ct.model} #{e.object_id} {e.object_repr}" if ct else "",
+                object_label=f"{_model_label(ct, model_labels)} #{e.object_id} {e.object_repr}" if ct else "",
                 request=e.request_id[:8],
             )
         )
