@@ -21,6 +21,7 @@ from bridgecrm.core.models import AuditAction, AuditEntry
 
 VIEW_AUDIT = "audit.view_all"
 MAX_PAGE = 100
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,15 @@ class Cursor:
     id: int
 
     def encode(self) -> str:
-        return f"{self.at.timestamp():.6f}_{self.id}"
+        # Whole microseconds since the epoch, in integers: a float timestamp can be off by one.
+        micros = (self.at - EPOCH) // dt.timedelta(microseconds=1)
+        return f"{micros}_{self.id}"
 
     @classmethod
     def decode(cls, raw: str) -> Cursor | None:
         try:
-            ts, pk = raw.split("_", 1)
-            return cls(at=dt.datetime.fromtimestamp(float(ts), tz=dt.UTC), id=int(pk))
+            micros, pk = raw.split("_", 1)
+            return cls(at=EPOCH + dt.timedelta(microseconds=int(micros)), id=int(pk))
         except (ValueError, OverflowError):
             return None
 

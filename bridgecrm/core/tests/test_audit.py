@@ -128,3 +128,21 @@ def test_security_events_are_recorded():
     events = list(AuditEntry.objects.filter(action="security", object_id=str(rep.pk)).values_list("event", flat=True))
     for expected in ("sign_in_failed", "sign_in", "token_created", "token_revoked", "role_changed"):
         assert expected in events
+
+
+def test_cursor_round_trips_to_the_microsecond():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from bridgecrm.core.selectors import Cursor
+
+    @given(
+        st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2200, 1, 1), timezones=st.just(dt.UTC)),
+        st.integers(min_value=1, max_value=2**62),
+    )
+    def round_trip(at, pk):
+        assert Cursor.decode(Cursor(at=at, id=pk).encode()) == Cursor(at=at, id=pk)
+
+    round_trip()
+    assert Cursor.decode("garbage") is None
+    assert Cursor.decode("99999999999999999999999_1") is None
