@@ -5,6 +5,7 @@ from bridgecrm.api.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("bridgecrm.users.urls")),
+    path("", include("bridgecrm.customers.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

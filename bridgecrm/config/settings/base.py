@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "ninja",
     "bridgecrm.core",
     "bridgecrm.users",
+    "bridgecrm.customers",
     "bridgecrm.api",
     "bridgecrm.web",
 ]
