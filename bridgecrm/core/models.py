@@ -113,3 +113,43 @@ class ScheduledSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.slot.isoformat()}"
+
+
+class CompanyProfile(models.Model):
+    """The one row of company-wide settings (pk 1): its name and base currency."""
+
+    name = models.CharField(_("company name"), max_length=200, blank=True)
+    base_currency = models.CharField(_("base currency"), max_length=3, default="CNY")
+
+    class Meta:
+        verbose_name = _("company profile")
+        verbose_name_plural = _("company profile")
+
+    def __str__(self) -> str:
+        return self.name or "Bridge"
+
+    @classmethod
+    def current(cls) -> CompanyProfile:
+        profile, _created = cls.objects.get_or_create(pk=1)
+        return profile
+
+
+class ExchangeRate(models.Model):
+    """Units of the base currency for one unit of ``currency``, in force from ``valid_from``."""
+
+    currency = models.CharField(_("currency"), max_length=3)
+    valid_from = models.DateField(_("valid from"))
+    rate = models.DecimalField(_("rate"), max_digits=20, decimal_places=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="exchange_rate_once_a_day"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+        indexes = [models.Index(fields=["currency", "-valid_from"], name="exchange_rate_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate} ({self.valid_from})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -16,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from bridgecrm.core import money
 from bridgecrm.core.errors import PermissionDenied
 from bridgecrm.core.models import AuditAction, AuditEntry
 
@@ -171,3 +173,24 @@ def record_timeline(
     return audit_timeline(
         visible_obj=obj, include_security=may_see_security_events(actor, obj), cursor=cursor, limit=limit
     )
+
+
+def rates_on(on: dt.date) -> money.Rates:
+    """The rate in force on ``on`` for every currency that has one (the latest on or before it)."""
+    from django.db.models import Max
+
+    from bridgecrm.core.models import CompanyProfile, ExchangeRate
+
+    latest = dict(
+        ExchangeRate.objects.filter(valid_from__lte=on)
+        .values("currency")
+        .annotate(d=Max("valid_from"))
+        .values_list("currency", "d")
+    )
+    per_unit: dict[str, Decimal] = {}
+    if latest:
+        condition = Q(pk__in=[])
+        for currency, valid_from in latest.items():
+            condition |= Q(currency=currency, valid_from=valid_from)
+        per_unit = dict(ExchangeRate.objects.filter(condition).values_list("currency", "rate"))
+    return money.Rates(base=CompanyProfile.current().base_currency, on=on, per_unit=per_unit)

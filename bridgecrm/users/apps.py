@@ -10,4 +10,4 @@ class UsersConfig(AppConfig):
     def ready(self) -> None:
         from bridgecrm.core.audit import register_audited
 
-        register_audited("users.User", "users.Team", "users.Role")
+        register_audited("users.User", "users.Team", "users.Role", "core.ExchangeRate", "core.CompanyProfile")

@@ -21,6 +21,7 @@ MANAGE_TEAMS = "teams.manage"
 MANAGE_ROLES = "roles.manage"
 VIEW_AUDIT = "audit.view_all"
 USE_API = "api.use"
+MANAGE_COMPANY = "company.manage"
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(VIEW_ALL_RECORDS, _("See every record in the company")),
@@ -30,6 +31,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(MANAGE_ROLES, _("Change what each role may do")),
     Capability(VIEW_AUDIT, _("Search the whole audit trail")),
     Capability(USE_API, _("Use the REST API with personal tokens")),
+    Capability(MANAGE_COMPANY, _("Set the base currency and exchange rates")),
 )
 CAPABILITY_CODES = frozenset(c.code for c in CAPABILITIES)
 
