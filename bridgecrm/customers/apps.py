@@ -6,3 +6,8 @@ class CustomersConfig(AppConfig):
     name = "bridgecrm.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from bridgecrm.core.audit import register_audited
+
+        register_audited("customers.Customer", "customers.Contact")

@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from bridgecrm.customers import views
 
 app_name = "customers"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("customers/", views.customer_list, name="list"),
+    path("customers/new/", views.customer_create, name="create"),
+    path("customers/views/save/", views.view_save, name="view_save"),
+    path("customers/views/<int:view_id>/delete/", views.view_delete, name="view_delete"),
+    path("customers/<int:customer_id>/", views.customer_detail, name="detail"),
+    path("customers/<int:customer_id>/edit/", views.customer_edit, name="edit"),
+    path("customers/<int:customer_id>/delete/", views.customer_delete, name="delete"),
+    path("customers/<int:customer_id>/contacts/new/", views.contact_create, name="contact_create"),
+    path("customers/<int:customer_id>/contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),
+    path("customers/<int:customer_id>/contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"),
+]

@@ -23,6 +23,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem(_("Home"), "web:home", lambda u: True),
+    NavItem(_("Customers"), "customers:list", lambda u: True),
     NavItem(_("People"), "users:people", lambda u: True),
     NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
     NavItem(_("Teams"), "users:manage_teams", policies.may_manage_teams, "admin"),

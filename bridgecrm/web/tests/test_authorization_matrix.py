@@ -40,6 +40,8 @@ from django.utils.http import urlsafe_base64_encode
 from bridgecrm.conftest import Company, build_company
 from bridgecrm.conftest import signed_in as sign_in_through_the_page
 from bridgecrm.core.models import AuditAction, AuditEntry
+from bridgecrm.customers import services as customer_services
+from bridgecrm.customers.models import Contact, ContactPhone, Customer, SavedView, Tag
 from bridgecrm.users import services
 from bridgecrm.users.models import ApiToken, Role, RolePermission, Team, User, UserSession
 from bridgecrm.users.tests.factories import PASSWORD
@@ -55,6 +57,8 @@ SEES_OWNER = frozenset({"owner", "teammate", "manager_a", "admin"})
 SEES_TEAM_A = frozenset({"owner", "teammate", "manager_a", "admin"})
 # Who sees the security events (sign-ins, tokens…) on the owner's record: the owner and the admin.
 SEES_OWNER_SECURITY = frozenset({"owner", "admin"})
+# Who sees the owner's customer (no collaborators): the owner, the manager of team A, the admin.
+SEES_CUSTOMER = frozenset({"owner", "manager_a", "admin"})
 
 
 # ---- outcomes ------------------------------------------------------------------------------------
@@ -73,6 +77,8 @@ class Outcome:
 
 OK = Outcome("200", 200)
 OK_SAVED = Outcome("200+saved", 200, writes=True)
+CREATED = Outcome("201+saved", 201, writes=True)
+DELETED = Outcome("204+saved", 204, writes=True)
 REDIRECT = Outcome("302", 302)
 SAVED = Outcome("302+saved", 302, writes=True)
 LOGIN = Outcome("302→sign-in", 302, denied=True)
@@ -137,6 +143,9 @@ class World:
     rep_role: Role
     session_keys: dict[str, str]  # actor → the session made by signing in through the sign-in page
     token_secrets: dict[str, str]  # actor → a personal API token
+    customer: Customer  # owned by ``owner`` (team A), shared with nobody
+    contact: Contact  # the customer's contact
+    saved_view: SavedView  # the owner's saved list view, shared with team A
 
     def user(self, actor: str) -> User | None:
         return None if actor == "anonymous" else getattr(self.c, actor)
@@ -149,6 +158,13 @@ def world_once(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]
     with django_db_blocker.unblock(), transaction.atomic():
         company = build_company()
         owner_token = services.token_create(actor=company.owner, name="owner's token").token
+        customer = customer_services.customer_create(actor=company.owner, name="Matrix Customer 矩阵", tags=["vip"])
+        contact = customer_services.contact_create(
+            actor=company.owner, customer=customer, name="Matrix Contact", phones=["13800138000"]
+        )
+        saved_view = customer_services.saved_view_save(
+            actor=company.owner, name="Matrix view", query="stage=lead", shared_with_team=True
+        )
         # token_create audits a security event on the owner's record: the probes below look for it.
         assert AuditEntry.objects.for_object(company.owner).filter(action=AuditAction.SECURITY).exists()
         users = {actor: getattr(company, actor) for actor in ACTORS if actor != "anonymous"}
@@ -157,7 +173,8 @@ def world_once(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]
             a: sign_in_through_the_page(u).cookies[settings.SESSION_COOKIE_NAME].value for a, u in users.items()
         }
         token_secrets = {a: services.token_create(actor=u, name="matrix").secret for a, u in users.items()}
-        yield World(company, owner_token, Role.objects.get(code="rep"), session_keys, token_secrets)
+        rep = Role.objects.get(code="rep")
+        yield World(company, owner_token, rep, session_keys, token_secrets, customer, contact, saved_view)
         transaction.set_rollback(True)
 
 
@@ -192,6 +209,14 @@ def web_timeline_has_security(w: World, response: Any) -> bool:
 
 def api_lists(attr: str) -> Probe:
     return lambda w, r: getattr(w.c, attr).pk in {item["id"] for item in r.json()["items"]}
+
+
+def web_lists_customer(w: World, response: Any) -> bool:
+    return w.customer.pk in {c.pk for c in _ctx(response, "customers")}
+
+
+def api_lists_customer(w: World, response: Any) -> bool:
+    return w.customer.pk in {item["id"] for item in response.json()["items"]}
 
 
 def api_trail_has_security(w: World, response: Any) -> bool:
@@ -242,6 +267,29 @@ def role_capabilities_without_rep_api(w: World) -> dict[str, Any]:
         if not (role_pk == w.rep_role.pk and capability == "api.use"):
             data.setdefault(f"role-{role_pk}", []).append(capability)
     return data
+
+
+def customer_pk(w: World) -> int:
+    return w.customer.pk
+
+
+def contact_pk(w: World) -> int:
+    return w.contact.pk
+
+
+def customer_edit_data(w: World) -> dict[str, Any]:
+    return {
+        "name": "Matrix Customer (renamed)",
+        "kind": "company",
+        "lifecycle_stage": "prospect",
+        "country": "CN",
+        "province": "GD",
+        "currency": "CNY",
+        "tags": "vip, matrix",
+        "owner": w.c.owner.pk,
+        "team": w.c.team_a.pk,
+        "version": "1",
+    }
 
 
 def _reset_link(w: World) -> str:
@@ -382,6 +430,98 @@ MATRIX: list[Case] = [
             "manager": w.c.manager_a.pk,
             "is_active": "on",
         },
+    ),
+    # -- customers and contacts (as visible) --------------------------------------------------------
+    Case(
+        "customers:list",
+        "GET",
+        url("customers:list"),
+        signed_in(OK),
+        probe=web_lists_customer,
+        probe_seen_by=SEES_CUSTOMER,
+    ),
+    Case(
+        "customers:list",
+        "GET",
+        url("customers:list"),
+        signed_in(OK),
+        data=lambda w: {"q": "13800138000"},
+        variant="q=contact phone",
+        probe=web_lists_customer,
+        probe_seen_by=SEES_CUSTOMER,
+    ),
+    Case("customers:create", "GET", url("customers:create"), signed_in(OK)),
+    Case(
+        "customers:create",
+        "POST",
+        url("customers:create"),
+        signed_in(SAVED),
+        data=lambda w: (
+            {"name": "Matrix new customer", "kind": "company", "lifecycle_stage": "lead", "country": "CN"}
+            | {"currency": "CNY"}
+        ),
+    ),
+    Case("customers:detail", "GET", url("customers:detail", customer_id=customer_pk), visible_to(SEES_CUSTOMER, OK)),
+    Case("customers:edit", "GET", url("customers:edit", customer_id=customer_pk), visible_to(SEES_CUSTOMER, OK)),
+    Case(
+        "customers:edit",
+        "POST",
+        url("customers:edit", customer_id=customer_pk),
+        visible_to(SEES_CUSTOMER, SAVED),
+        data=customer_edit_data,
+    ),
+    Case(
+        "customers:delete",
+        "POST",
+        url("customers:delete", customer_id=customer_pk),
+        visible_to(SEES_CUSTOMER, SAVED),  # the owner, the manager over them, the admin
+    ),
+    Case(
+        "customers:contact_create",
+        "GET",
+        url("customers:contact_create", customer_id=customer_pk),
+        visible_to(SEES_CUSTOMER, OK),
+    ),
+    Case(
+        "customers:contact_create",
+        "POST",
+        url("customers:contact_create", customer_id=customer_pk),
+        # Attaching a contact to a customer one does not see: 404, nothing written.
+        visible_to(SEES_CUSTOMER, SAVED),
+        data=lambda w: {"name": "Matrix new contact", "phones": "010-12345678\n0755 1234 5678", "email": "a@b.cn"},
+    ),
+    Case(
+        "customers:contact_edit",
+        "GET",
+        url("customers:contact_edit", customer_id=customer_pk, contact_id=contact_pk),
+        visible_to(SEES_CUSTOMER, OK),
+    ),
+    Case(
+        "customers:contact_edit",
+        "POST",
+        url("customers:contact_edit", customer_id=customer_pk, contact_id=contact_pk),
+        visible_to(SEES_CUSTOMER, SAVED),
+        data=lambda w: {"name": "Matrix Contact", "title": "CTO", "phones": "+86 138-0013-8000", "is_primary": "on"},
+    ),
+    Case(
+        "customers:contact_delete",
+        "POST",
+        url("customers:contact_delete", customer_id=customer_pk, contact_id=contact_pk),
+        visible_to(SEES_CUSTOMER, SAVED),
+    ),
+    Case(
+        "customers:view_save",
+        "POST",
+        url("customers:view_save"),
+        signed_in(SAVED),
+        data=lambda w: {"name": "My leads", "query": "stage=lead&sort=name", "shared_with_team": "on"},
+    ),
+    Case(
+        "customers:view_delete",
+        "POST",
+        url("customers:view_delete", view_id=lambda w: w.saved_view.pk),
+        # A saved view is deleted by its owner only; the team it is shared with does not see a delete.
+        visible_to(frozenset({"owner"}), SAVED),
     ),
     # -- admin area ------------------------------------------------------------------------------
     Case("users:manage_users", "GET", url("users:manage_users"), admin_only(OK)),
@@ -554,6 +694,77 @@ MATRIX: list[Case] = [
         operation="GET /api/v1/audit/{object_type}/{object_id}",
         variant="users.role/rep",
     ),
+    # -- customers over the API: the same visibility as the pages --------------------------------
+    Case(
+        "api-1.0.0:customers_list",
+        "GET",
+        url("api-1.0.0:customers_list"),
+        api_user(OK),
+        operation="GET /api/v1/customers",
+        probe=api_lists_customer,
+        probe_seen_by=SEES_CUSTOMER,
+    ),
+    Case(
+        "api-1.0.0:customer_create",
+        "POST",
+        url("api-1.0.0:customer_create"),
+        api_user(CREATED),
+        data=lambda w: {"name": "Matrix API customer", "lifecycle_stage": "prospect", "tags": ["api"]},
+        operation="POST /api/v1/customers",
+    ),
+    Case(
+        "api-1.0.0:customer_detail",
+        "GET",
+        url("api-1.0.0:customer_detail", customer_id=customer_pk),
+        visible_to(SEES_CUSTOMER, OK, anonymous=UNAUTHENTICATED),
+        operation="GET /api/v1/customers/{customer_id}",
+    ),
+    Case(
+        "api-1.0.0:customer_update",
+        "PATCH",
+        url("api-1.0.0:customer_update", customer_id=customer_pk),
+        visible_to(SEES_CUSTOMER, OK_SAVED, anonymous=UNAUTHENTICATED),
+        data=lambda w: {"lifecycle_stage": "customer", "version": 1},
+        operation="PATCH /api/v1/customers/{customer_id}",
+    ),
+    Case(
+        "api-1.0.0:customer_delete",
+        "DELETE",
+        url("api-1.0.0:customer_delete", customer_id=customer_pk),
+        visible_to(SEES_CUSTOMER, DELETED, anonymous=UNAUTHENTICATED),
+        operation="DELETE /api/v1/customers/{customer_id}",
+    ),
+    Case(
+        "api-1.0.0:contacts_list",
+        "GET",
+        url("api-1.0.0:contacts_list", customer_id=customer_pk),
+        visible_to(SEES_CUSTOMER, OK, anonymous=UNAUTHENTICATED),
+        operation="GET /api/v1/customers/{customer_id}/contacts",
+    ),
+    Case(
+        "api-1.0.0:contact_create",
+        "POST",
+        url("api-1.0.0:contact_create", customer_id=customer_pk),
+        # Attaching a contact to a customer one does not see: 404, nothing written.
+        visible_to(SEES_CUSTOMER, CREATED, anonymous=UNAUTHENTICATED),
+        data=lambda w: {"name": "Matrix API contact", "phones": ["+86 138-0013-8000"], "email": "C@Example.com"},
+        operation="POST /api/v1/customers/{customer_id}/contacts",
+    ),
+    Case(
+        "api-1.0.0:contact_update",
+        "PATCH",
+        url("api-1.0.0:contact_update", customer_id=customer_pk, contact_id=contact_pk),
+        visible_to(SEES_CUSTOMER, OK_SAVED, anonymous=UNAUTHENTICATED),
+        data=lambda w: {"title": "CEO", "phones": ["010-12345678"]},
+        operation="PATCH /api/v1/customers/{customer_id}/contacts/{contact_id}",
+    ),
+    Case(
+        "api-1.0.0:contact_delete",
+        "DELETE",
+        url("api-1.0.0:contact_delete", customer_id=customer_pk, contact_id=contact_pk),
+        visible_to(SEES_CUSTOMER, DELETED, anonymous=UNAUTHENTICATED),
+        operation="DELETE /api/v1/customers/{customer_id}/contacts/{contact_id}",
+    ),
 ]
 
 # Named routes that deliberately have no row, each with the reason.
@@ -573,6 +784,13 @@ TABLES: dict[str, tuple[type[Any], tuple[str, ...]]] = {
     "users.ApiToken": (ApiToken, ("last_used_at",)),
     "users.UserSession": (UserSession, ("session_data", "expire_date")),
     "core.AuditEntry": (AuditEntry, ()),
+    "customers.Customer": (Customer, ()),
+    "customers.Customer.tags": (Customer.tags.through, ()),
+    "customers.Customer.collaborators": (Customer.collaborators.through, ()),
+    "customers.Tag": (Tag, ()),
+    "customers.Contact": (Contact, ()),
+    "customers.ContactPhone": (ContactPhone, ()),
+    "customers.SavedView": (SavedView, ()),
 }
 
 
@@ -763,7 +981,8 @@ def test_rows_are_well_formed(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", [pytest.param(c, id=c.id) for c in MATRIX if c.method == "POST" and c.expect["admin"].writes]
+    "case",
+    [pytest.param(c, id=c.id) for c in MATRIX if c.method == "POST" and not c.is_api and c.expect["admin"].writes],
 )
 def test_web_writes_need_the_csrf_token(case: Case, world: World) -> None:
     """The matrix client skips CSRF checks (Django's test default); a real browser does not."""

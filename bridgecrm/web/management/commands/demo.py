@@ -7,7 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from bridgecrm.customers.demo import create_demo_customers
 from bridgecrm.users.demo import DemoAccount, create_demo_company, demo_exists
+from bridgecrm.users.models import User
 
 SIGN_IN_FILE = "demo-sign-in.txt"
 
@@ -27,7 +29,7 @@ def write_sign_in(accounts: list[DemoAccount]) -> Path:
 
 
 class Command(BaseCommand):
-    help = "Create the demo company (3 regions, 6 teams, about 30 people), reproducible by seed."
+    help = "Create the demo company (3 regions, 6 teams, about 30 people, 2,000 customers), reproducible by seed."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=2026)
@@ -37,9 +39,14 @@ class Command(BaseCommand):
             self.stdout.write("The demo company already exists.")
             return
         accounts = create_demo_company(seed=options["seed"])
+        owners = list(User.objects.filter(username__in=[a.username for a in accounts if a.role != "admin"]))
+        customers = create_demo_customers(seed=options["seed"], owners=sorted(owners, key=lambda u: u.pk))
         path = write_sign_in(accounts)
         if options["verbosity"] == 0:
             return
-        self.stdout.write(f"Created the demo company with {len(accounts)} people. Sign-ins (also in {path}):")
+        self.stdout.write(
+            f"Created the demo company with {len(accounts)} people and {customers} customers. "
+            f"Sign-ins (also in {path}):"
+        )
         for account in accounts[:4]:
             self.stdout.write(f"  {account.role:8} {account.username:20} {account.password}")

@@ -1,0 +1,252 @@
+"""Customer and contact pages. Views parse input, call one service or selector, and render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from bridgecrm.core import selectors as audit_selectors
+from bridgecrm.core.errors import ApplicationError, PermissionDenied
+from bridgecrm.customers import forms, phones, policies, selectors, services
+from bridgecrm.customers.models import Contact, Customer
+from bridgecrm.users.models import User
+from bridgecrm.users.views import _form_errors, guarded
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def _actor(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _int(raw: str | None, default: int, *, low: int = 1, high: int = 10_000) -> int:
+    try:
+        return max(low, min(high, int(raw or default)))
+    except ValueError:
+        return default
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@guarded
+def customer_list(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    form = forms.CustomerFilterForm(request.GET, actor=actor)
+    filters = form.filters() if form.is_valid() else selectors.CustomerFilters()
+    page = _int(request.GET.get("page"), 1)
+    size = _int(request.GET.get("per_page"), PAGE_SIZE, low=10, high=MAX_PAGE_SIZE)
+    qs = selectors.customer_list(actor=actor, filters=filters)
+    # One row more than the page says whether there is a next page: no COUNT over the whole list.
+    rows = list(qs[(page - 1) * size : page * size + 1])
+    current = services.clean_view_query(request.GET.urlencode())
+    return render(
+        request,
+        "customers/customer_list.html",
+        {
+            "form": form,
+            "customers": rows[:size],
+            "page": page,
+            "has_next": len(rows) > size,
+            "query": _query_without(request, "page"),
+            "saved_views": selectors.saved_view_list(actor=actor),
+            "current_query": current,
+            "view_form": forms.SavedViewForm(initial={"query": current}),
+        },
+    )
+
+
+def _customer_form_data(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    data.pop("version", None)
+    return data
+
+
+@guarded
+def customer_create(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    form = forms.CustomerForm(
+        request.POST or None, actor=actor, initial={"owner": actor.pk, "team": actor.team_id, "currency": "CNY"}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_create(actor=actor, **_customer_form_data(form.cleaned_data))
+        except PermissionDenied:
+            raise
+        except ApplicationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The customer was created."))
+            return redirect("customers:detail", customer_id=customer.pk)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": None})
+
+
+@guarded
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    actor = _actor(request)
+    customer = selectors.customer_get(actor=actor, customer_id=customer_id)
+    contacts = list(selectors.contact_list(actor=actor, customer=customer))
+    for contact in contacts:
+        contact.phone_rows = [(p, phones.display(p.e164)) for p in contact.phones.all()]  # type: ignore[attr-defined]
+    timeline = audit_selectors.audit_timeline(
+        visible_obj=customer, include_security=False, cursor=_cursor(request), limit=20
+    )
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "customer": customer,
+            "contacts": contacts,
+            "timeline": timeline,
+            "contact_form": forms.ContactForm(initial={"is_primary": not contacts}),
+            "may_delete": policies.may_delete(actor, customer),
+        },
+    )
+
+
+@guarded
+def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    actor = _actor(request)
+    customer = selectors.customer_get(actor=actor, customer_id=customer_id)
+    may_reassign = policies.may_reassign(actor, customer)
+    initial = {name: getattr(customer, name) for name in services.FACT_FIELDS}
+    initial.update(
+        tags=", ".join(t.name for t in customer.tags.all()),
+        owner=customer.owner_id,
+        team=customer.team_id,
+        collaborators=[u.pk for u in customer.collaborators.all()],
+        version=customer.version,
+    )
+    form = forms.CustomerForm(request.POST or None, actor=actor, may_reassign=may_reassign, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version", None)
+        if "owner" in data and data["owner"] is None:
+            data.pop("owner")
+        try:
+            services.customer_update(actor=actor, customer=customer, version=version, **data)
+        except PermissionDenied:
+            raise
+        except ApplicationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The customer was saved."))
+            return redirect("customers:detail", customer_id=customer.pk)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
+
+
+@require_POST
+@guarded
+def customer_delete(request: HttpRequest, customer_id: int) -> HttpResponse:
+    actor = _actor(request)
+    customer = selectors.customer_get(actor=actor, customer_id=customer_id)
+    services.customer_delete(actor=actor, customer=customer)
+    messages.success(request, _("The customer %(name)s was deleted.") % {"name": customer.name})
+    return redirect("customers:list")
+
+
+# ---- contacts ------------------------------------------------------------------------------------
+
+
+def _contact_page(
+    request: HttpRequest, customer: Customer, form: forms.ContactForm, contact: Contact | None
+) -> HttpResponse:
+    return render(request, "customers/contact_form.html", {"customer": customer, "form": form, "contact": contact})
+
+
+@guarded
+def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+    actor = _actor(request)
+    customer = selectors.customer_get(actor=actor, customer_id=customer_id)
+    form = forms.ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_create(actor=actor, customer=customer, **form.cleaned_data)
+        except PermissionDenied:
+            raise
+        except ApplicationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The contact was added."))
+            return redirect("customers:detail", customer_id=customer.pk)
+    return _contact_page(request, customer, form, None)
+
+
+@guarded
+def contact_edit(request: HttpRequest, customer_id: int, contact_id: int) -> HttpResponse:
+    actor = _actor(request)
+    contact = selectors.contact_get(actor=actor, contact_id=contact_id, customer_id=customer_id)
+    initial = {name: getattr(contact, name) for name in services.CONTACT_EDITABLE if name != "phones"}
+    initial["phones"] = "\n".join(phones.display(p.e164) for p in contact.phones.all())
+    form = forms.ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(actor=actor, contact=contact, **form.cleaned_data)
+        except PermissionDenied:
+            raise
+        except ApplicationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The contact was saved."))
+            return redirect("customers:detail", customer_id=contact.customer_id)
+    return _contact_page(request, contact.customer, form, contact)
+
+
+@require_POST
+@guarded
+def contact_delete(request: HttpRequest, customer_id: int, contact_id: int) -> HttpResponse:
+    actor = _actor(request)
+    contact = selectors.contact_get(actor=actor, contact_id=contact_id, customer_id=customer_id)
+    services.contact_delete(actor=actor, contact=contact)
+    messages.success(request, _("The contact was deleted."))
+    return redirect("customers:detail", customer_id=customer_id)
+
+
+# ---- saved views ---------------------------------------------------------------------------------
+
+
+@require_POST
+@guarded
+def view_save(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    form = forms.SavedViewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the view a name of at most 80 characters."))
+        return redirect("customers:list")
+    try:
+        view = services.saved_view_save(actor=actor, **form.cleaned_data)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied from exc
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("customers:list")
+    messages.success(request, _("The view %(name)s was saved.") % {"name": view.name})
+    return redirect(f"{reverse('customers:list')}?{view.query}")
+
+
+@require_POST
+@guarded
+def view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+    actor = _actor(request)
+    view = selectors.saved_view_get_own(actor=actor, view_id=view_id)
+    services.saved_view_delete(actor=actor, view=view)
+    messages.success(request, _("The view was deleted."))
+    return redirect("customers:list")
+
+
+def _cursor(request: HttpRequest) -> audit_selectors.Cursor | None:
+    raw = request.GET.get("after", "")
+    return audit_selectors.Cursor.decode(raw) if raw else None
