@@ -9,6 +9,8 @@ from django.template import loader
 from django.utils.translation import gettext as _
 
 from bridgecrm.core.models import AuditEntry
+from bridgecrm.customers import selectors as customer_selectors
+from bridgecrm.customers.models import Customer
 from bridgecrm.users import selectors
 from bridgecrm.users.models import Team, User
 
@@ -37,10 +39,15 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     users: list[User] = []
     teams: list[Team] = []
+    customers: list[Customer] = []
     if query:
+        filters = customer_selectors.CustomerFilters(q=query)
+        customers = list(customer_selectors.customer_list(actor=actor, filters=filters)[:SEARCH_LIMIT])
         users = list(selectors.user_list(actor=actor, query=query)[:SEARCH_LIMIT])
         teams = list(selectors.team_list(actor=actor, query=query)[:SEARCH_LIMIT])
-    return render(request, "web/search.html", {"search_query": query, "users": users, "teams": teams})
+    return render(
+        request, "web/search.html", {"search_query": query, "customers": customers, "users": users, "teams": teams}
+    )
 
 
 def _error(request: HttpRequest, status: int, title: str, text: str) -> HttpResponse:

@@ -127,3 +127,20 @@ def test_zh_hans_catalogue_is_complete():
     for entry in po.translated_entries():
         for placeholder in re.findall(r"%\(\w+\)[sd]", entry.msgid):
             assert placeholder in entry.msgstr, entry.msgid
+
+
+@pytest.mark.django_db
+def test_global_search_finds_visible_customers_people_and_teams(company, login):
+    from bridgecrm.customers.tests.factories import make_contact, make_customer
+
+    mine = make_customer(company.owner, name="桥联上海贸易有限公司")
+    make_contact(mine, name="王伟", phones=["13800138000"])
+    make_customer(company.other_rep, name="桥联深圳贸易有限公司")
+    client = login(company.owner)
+    page = client.get("/search/", {"q": "桥联"})
+    html = page.content.decode()
+    assert "桥联上海贸易有限公司" in html
+    assert "桥联深圳贸易有限公司" not in html  # another team's customer stays invisible
+    by_phone = client.get("/search/", {"q": "+86 138-0013-8000"}).content.decode()
+    assert "桥联上海贸易有限公司" in by_phone
+    assert "Team A" in client.get("/search/", {"q": "Team"}).content.decode()
