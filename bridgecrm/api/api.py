@@ -10,7 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from bridgecrm.api import audit, customers, users
+from bridgecrm.api import audit, customers, pipeline, users
 from bridgecrm.api.auth import TokenAuth
 from bridgecrm.core.errors import ApplicationError
 
@@ -70,3 +70,4 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/", users.router)
 api.add_router("/audit", audit.router)
 api.add_router("/", customers.router)
+api.add_router("/", pipeline.router)

@@ -6,6 +6,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("bridgecrm.users.urls")),
     path("", include("bridgecrm.customers.urls")),
+    path("", include("bridgecrm.pipeline.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

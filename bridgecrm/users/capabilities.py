@@ -22,6 +22,7 @@ MANAGE_ROLES = "roles.manage"
 VIEW_AUDIT = "audit.view_all"
 USE_API = "api.use"
 MANAGE_COMPANY = "company.manage"
+MANAGE_PIPELINE = "pipeline.manage"
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(VIEW_ALL_RECORDS, _("See every record in the company")),
@@ -32,6 +33,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(VIEW_AUDIT, _("Search the whole audit trail")),
     Capability(USE_API, _("Use the REST API with personal tokens")),
     Capability(MANAGE_COMPANY, _("Set the base currency and exchange rates")),
+    Capability(MANAGE_PIPELINE, _("Configure products, pipelines, stages and lost reasons")),
 )
 CAPABILITY_CODES = frozenset(c.code for c in CAPABILITIES)
 

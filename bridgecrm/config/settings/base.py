@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "bridgecrm.core",
     "bridgecrm.users",
     "bridgecrm.customers",
+    "bridgecrm.pipeline",
     "bridgecrm.api",
     "bridgecrm.web",
 ]

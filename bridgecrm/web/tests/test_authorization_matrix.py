@@ -42,6 +42,8 @@ from bridgecrm.conftest import signed_in as sign_in_through_the_page
 from bridgecrm.core.models import AuditAction, AuditEntry
 from bridgecrm.customers import services as customer_services
 from bridgecrm.customers.models import Contact, ContactPhone, Customer, SavedView, Tag
+from bridgecrm.pipeline import services as pipeline_services
+from bridgecrm.pipeline.models import LostReason, Pipeline, Product, Stage
 from bridgecrm.users import services
 from bridgecrm.users.models import ApiToken, Role, RolePermission, Team, User, UserSession
 from bridgecrm.users.tests.factories import PASSWORD
@@ -146,6 +148,10 @@ class World:
     customer: Customer  # owned by ``owner`` (team A), shared with nobody
     contact: Contact  # the customer's contact
     saved_view: SavedView  # the owner's saved list view, shared with team A
+    product: Product  # company settings (not owned): read by all, changed by admins
+    pipeline: Pipeline  # the default pipeline, with the six default stages
+    stage: Stage  # its second open stage (one of four: deleting it keeps the invariants)
+    lost_reason: LostReason
 
     def user(self, actor: str) -> User | None:
         return None if actor == "anonymous" else getattr(self.c, actor)
@@ -174,7 +180,26 @@ def world_once(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]
         }
         token_secrets = {a: services.token_create(actor=u, name="matrix").secret for a, u in users.items()}
         rep = Role.objects.get(code="rep")
-        yield World(company, owner_token, rep, session_keys, token_secrets, customer, contact, saved_view)
+        product = pipeline_services.product_create(
+            actor=company.admin, sku="MX-001", name="Matrix licence", category="software", list_price="1000.00"
+        )
+        pipeline = pipeline_services.pipeline_create(actor=company.admin, name="Matrix pipeline")
+        stage = pipeline.stages.get(order=2)
+        lost_reason = pipeline_services.lost_reason_create(actor=company.admin, name="Matrix reason")
+        yield World(
+            company,
+            owner_token,
+            rep,
+            session_keys,
+            token_secrets,
+            customer,
+            contact,
+            saved_view,
+            product,
+            pipeline,
+            stage,
+            lost_reason,
+        )
         transaction.set_rollback(True)
 
 
@@ -290,6 +315,37 @@ def customer_edit_data(w: World) -> dict[str, Any]:
         "team": w.c.team_a.pk,
         "version": "1",
     }
+
+
+def product_pk(w: World) -> int:
+    return w.product.pk
+
+
+def pipeline_pk(w: World) -> int:
+    return w.pipeline.pk
+
+
+def stage_pk(w: World) -> int:
+    return w.stage.pk
+
+
+def lost_reason_pk(w: World) -> int:
+    return w.lost_reason.pk
+
+
+def product_data(w: World) -> dict[str, Any]:
+    return {"sku": "MX-002", "name": "Matrix service", "category": "service", "unit": "day"} | {
+        "list_price": "2500.00",
+        "currency": "CNY",
+        "is_active": "on",
+    }
+
+
+def stage_edit_data(w: World) -> dict[str, Any]:
+    prefix = f"stage-{w.stage.pk}-"
+    values = {"name": "Matrix stage", "kind": "open", "probability": "35", "stale_after_days": "21"}
+    values |= {"forecast_category": "best_case", "gate_fields": ["amount", "contact"]}
+    return {prefix + k: v for k, v in values.items()}
 
 
 def _reset_link(w: World) -> str:
@@ -622,6 +678,97 @@ MATRIX: list[Case] = [
         admin_only(OK),
         data=lambda w: {"user": w.c.owner.pk},
     ),
+    # -- products (read by every signed-in user), pipelines, stages, lost reasons (admins) ---------
+    Case("pipeline:products", "GET", url("pipeline:products"), signed_in(OK)),
+    Case("pipeline:product_create", "GET", url("pipeline:product_create"), admin_only(OK)),
+    Case("pipeline:product_create", "POST", url("pipeline:product_create"), admin_only(SAVED), data=product_data),
+    Case("pipeline:product_edit", "GET", url("pipeline:product_edit", product_id=product_pk), admin_only(OK)),
+    Case(
+        "pipeline:product_edit",
+        "GET",
+        url("pipeline:product_edit", product_id=lambda w: w.product.pk + 1000),
+        admin_only(NOT_FOUND),  # the capability is checked first: 403 for the others, missing or not
+        variant="missing",
+    ),
+    Case(
+        "pipeline:product_edit",
+        "POST",
+        url("pipeline:product_edit", product_id=product_pk),
+        admin_only(SAVED),
+        data=product_data,
+    ),
+    Case(
+        "pipeline:product_deactivate",
+        "POST",
+        url("pipeline:product_deactivate", product_id=product_pk),
+        admin_only(SAVED),
+    ),
+    Case("pipeline:pipelines", "GET", url("pipeline:pipelines"), admin_only(OK)),
+    Case(
+        "pipeline:pipelines",
+        "POST",
+        url("pipeline:pipelines"),
+        admin_only(SAVED),
+        data=lambda w: {"name": "Matrix new pipeline", "is_active": "on"},
+    ),
+    Case(
+        "pipeline:pipeline_detail",
+        "GET",
+        url("pipeline:pipeline_detail", pipeline_id=pipeline_pk),
+        admin_only(OK),
+    ),
+    Case(
+        "pipeline:pipeline_detail",
+        "POST",
+        url("pipeline:pipeline_detail", pipeline_id=pipeline_pk),
+        admin_only(SAVED),
+        data=lambda w: {"name": "Matrix pipeline (renamed)", "is_default": "on", "is_active": "on"},
+    ),
+    Case(
+        "pipeline:stage_add",
+        "POST",
+        url("pipeline:stage_add", pipeline_id=pipeline_pk),
+        admin_only(SAVED),
+        data=lambda w: (
+            {"name": "Matrix new stage", "kind": "open", "probability": "50"}
+            | {"forecast_category": "pipeline", "gate_fields": ["amount"]}
+        ),
+    ),
+    Case(
+        "pipeline:stage_edit",
+        "POST",
+        url("pipeline:stage_edit", pipeline_id=pipeline_pk, stage_id=stage_pk),
+        admin_only(SAVED),
+        data=stage_edit_data,
+    ),
+    Case(
+        "pipeline:stage_move",
+        "POST",
+        url("pipeline:stage_move", pipeline_id=pipeline_pk, stage_id=stage_pk),
+        admin_only(SAVED),
+        data=lambda w: {"direction": "down"},
+    ),
+    Case(
+        "pipeline:stage_delete",
+        "POST",
+        url("pipeline:stage_delete", pipeline_id=pipeline_pk, stage_id=stage_pk),
+        admin_only(SAVED),
+    ),
+    Case("pipeline:lost_reasons", "GET", url("pipeline:lost_reasons"), admin_only(OK)),
+    Case(
+        "pipeline:lost_reasons",
+        "POST",
+        url("pipeline:lost_reasons"),
+        admin_only(SAVED),
+        data=lambda w: {"name": "Matrix new reason", "is_active": "on"},
+    ),
+    Case(
+        "pipeline:lost_reason_edit",
+        "POST",
+        url("pipeline:lost_reason_edit", reason_id=lost_reason_pk),
+        admin_only(SAVED),
+        data=lambda w: {f"r{w.lost_reason.pk}-name": "Matrix reason (renamed)"},
+    ),
     # -- the REST API: bearer tokens only -----------------------------------------------------------
     # The schema and its viewer are public documentation (Ninja's default): no data, no object.
     Case("api-1.0.0:openapi-json", "GET", url("api-1.0.0:openapi-json"), everyone(OK)),
@@ -765,6 +912,99 @@ MATRIX: list[Case] = [
         visible_to(SEES_CUSTOMER, DELETED, anonymous=UNAUTHENTICATED),
         operation="DELETE /api/v1/customers/{customer_id}/contacts/{contact_id}",
     ),
+    # -- products, pipelines, stages and lost reasons over the API ---------------------------------
+    Case(
+        "api-1.0.0:products_list",
+        "GET",
+        url("api-1.0.0:products_list"),
+        api_user(OK),
+        operation="GET /api/v1/products",
+    ),
+    Case(
+        "api-1.0.0:product_create",
+        "POST",
+        url("api-1.0.0:product_create"),
+        admin_only(CREATED, anonymous=UNAUTHENTICATED),
+        data=lambda w: (
+            {"sku": "MX-API", "name": "Matrix API product", "category": "hardware", "list_price": "99.5"}
+            | {"currency": "USD"}
+        ),
+        operation="POST /api/v1/products",
+    ),
+    Case(
+        "api-1.0.0:product_detail",
+        "GET",
+        url("api-1.0.0:product_detail", product_id=product_pk),
+        api_user(OK),
+        operation="GET /api/v1/products/{product_id}",
+    ),
+    Case(
+        "api-1.0.0:product_detail",
+        "GET",
+        url("api-1.0.0:product_detail", product_id=lambda w: w.product.pk + 1000),
+        api_user(NOT_FOUND),
+        operation="GET /api/v1/products/{product_id}",
+        variant="missing",
+    ),
+    Case(
+        "api-1.0.0:product_update",
+        "PATCH",
+        url("api-1.0.0:product_update", product_id=product_pk),
+        admin_only(OK_SAVED, anonymous=UNAUTHENTICATED),
+        data=lambda w: {"list_price": "1200.00", "unit": "licence"},
+        operation="PATCH /api/v1/products/{product_id}",
+    ),
+    Case(
+        "api-1.0.0:product_delete",
+        "DELETE",
+        url("api-1.0.0:product_delete", product_id=product_pk),
+        admin_only(DELETED, anonymous=UNAUTHENTICATED),
+        operation="DELETE /api/v1/products/{product_id}",
+    ),
+    Case(
+        "api-1.0.0:pipelines_list",
+        "GET",
+        url("api-1.0.0:pipelines_list"),
+        api_user(OK),
+        operation="GET /api/v1/pipelines",
+    ),
+    Case(
+        "api-1.0.0:pipeline_detail",
+        "GET",
+        url("api-1.0.0:pipeline_detail", pipeline_id=pipeline_pk),
+        api_user(OK),
+        operation="GET /api/v1/pipelines/{pipeline_id}",
+    ),
+    Case(
+        "api-1.0.0:stage_create",
+        "POST",
+        url("api-1.0.0:stage_create", pipeline_id=pipeline_pk),
+        admin_only(CREATED, anonymous=UNAUTHENTICATED),
+        data=lambda w: {"name": "Matrix API stage", "probability": 40, "gate_fields": ["next_step"]},
+        operation="POST /api/v1/pipelines/{pipeline_id}/stages",
+    ),
+    Case(
+        "api-1.0.0:stage_update",
+        "PATCH",
+        url("api-1.0.0:stage_update", pipeline_id=pipeline_pk, stage_id=stage_pk),
+        admin_only(OK_SAVED, anonymous=UNAUTHENTICATED),
+        data=lambda w: {"probability": 45, "stale_after_days": 14},
+        operation="PATCH /api/v1/pipelines/{pipeline_id}/stages/{stage_id}",
+    ),
+    Case(
+        "api-1.0.0:stage_delete",
+        "DELETE",
+        url("api-1.0.0:stage_delete", pipeline_id=pipeline_pk, stage_id=stage_pk),
+        admin_only(DELETED, anonymous=UNAUTHENTICATED),
+        operation="DELETE /api/v1/pipelines/{pipeline_id}/stages/{stage_id}",
+    ),
+    Case(
+        "api-1.0.0:lost_reasons_list",
+        "GET",
+        url("api-1.0.0:lost_reasons_list"),
+        api_user(OK),
+        operation="GET /api/v1/lost-reasons",
+    ),
 ]
 
 # Named routes that deliberately have no row, each with the reason.
@@ -791,6 +1031,10 @@ TABLES: dict[str, tuple[type[Any], tuple[str, ...]]] = {
     "customers.Contact": (Contact, ()),
     "customers.ContactPhone": (ContactPhone, ()),
     "customers.SavedView": (SavedView, ()),
+    "pipeline.Product": (Product, ()),
+    "pipeline.Pipeline": (Pipeline, ()),
+    "pipeline.Stage": (Stage, ()),
+    "pipeline.LostReason": (LostReason, ()),
 }
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from bridgecrm.customers.demo import create_demo_customers
+from bridgecrm.pipeline.demo import create_demo_pipeline
 from bridgecrm.users.demo import DemoAccount, create_demo_company, demo_exists
 from bridgecrm.users.models import User
 
@@ -41,6 +42,9 @@ class Command(BaseCommand):
         accounts = create_demo_company(seed=options["seed"])
         owners = list(User.objects.filter(username__in=[a.username for a in accounts if a.role != "admin"]))
         customers = create_demo_customers(seed=options["seed"], owners=sorted(owners, key=lambda u: u.pk))
+        admin = User.objects.filter(username__in=[a.username for a in accounts if a.role == "admin"]).first()
+        if admin is not None:
+            create_demo_pipeline(admin=admin)
         path = write_sign_in(accounts)
         if options["verbosity"] == 0:
             return
