@@ -16,23 +16,13 @@ from bridgecrm.core import selectors as audit_selectors
 from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.customers import forms, phones, policies, selectors, services
 from bridgecrm.customers.models import Contact, Customer
-from bridgecrm.users.models import User
-from bridgecrm.users.views import _form_errors, guarded
+from bridgecrm.users.viewtools import actor_of as _actor
+from bridgecrm.users.viewtools import form_errors as _form_errors
+from bridgecrm.users.viewtools import guarded
+from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-
-
-def _actor(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _int(raw: str | None, default: int, *, low: int = 1, high: int = 10_000) -> int:
-    try:
-        return max(low, min(high, int(raw or default)))
-    except ValueError:
-        return default
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:

@@ -19,14 +19,12 @@ from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.pipeline import forms, policies, selectors, services
 from bridgecrm.pipeline.models import Pipeline, Stage
 from bridgecrm.users.models import User
-from bridgecrm.users.views import _form_errors, guarded
+from bridgecrm.users.viewtools import actor_of as _actor
+from bridgecrm.users.viewtools import form_errors as _form_errors
+from bridgecrm.users.viewtools import guarded
+from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
-
-
-def _actor(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _manager(request: HttpRequest) -> User:
@@ -34,13 +32,6 @@ def _manager(request: HttpRequest) -> User:
     if not policies.may_manage(actor):
         raise DjangoPermissionDenied
     return actor
-
-
-def _int(raw: str | None, default: int, *, low: int = 1, high: int = 10_000) -> int:
-    try:
-        return max(low, min(high, int(raw or default)))
-    except ValueError:
-        return default
 
 
 # ---- products ------------------------------------------------------------------------------------

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
@@ -25,48 +22,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bridgecrm.core import selectors as audit_selectors
-from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.users import forms, policies, selectors, services, signin
 from bridgecrm.users.capabilities import CAPABILITIES
 from bridgecrm.users.models import Role, RolePermission, TeamKind, User
+from bridgecrm.users.viewtools import actor_of as _actor
+from bridgecrm.users.viewtools import form_errors as _form_errors
+from bridgecrm.users.viewtools import guarded
+from bridgecrm.users.viewtools import int_param as _int
+from bridgecrm.users.viewtools import require as _require
 
 PAGE_SIZE = 50
-
-
-def _actor(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _form_errors(form: Any, exc: ApplicationError) -> None:
-    """Show a service error on the form: on its fields where named, else on the form."""
-    placed = False
-    for name in exc.details:
-        if name in form.fields:
-            form.add_error(name, str(exc.message))
-            placed = True
-    if not placed:
-        form.add_error(None, str(exc.message))
-
-
-def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Turn service errors into 404/403 pages (objects the actor may not see are 404)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404 from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied from exc
-
-    return login_required(wrapper)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise DjangoPermissionDenied
 
 
 # ---- sign-in -------------------------------------------------------------------------------------
@@ -496,13 +462,6 @@ def audit_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("after", None)
     return render(request, "users/audit_search.html", {"form": form, "page": page, "query": query.urlencode()})
-
-
-def _int(raw: str | None, default: int) -> int:
-    try:
-        return max(1, int(raw or default))
-    except ValueError:
-        return default
 
 
 def _page_size(request: HttpRequest, default: int = PAGE_SIZE) -> int:

@@ -1,0 +1,60 @@
+"""Small helpers every app's views share: the signed-in actor, error mapping, query parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from bridgecrm.users.models import User
+
+
+def actor_of(request: HttpRequest) -> User:
+    """The signed-in user (views using it are behind ``guarded``)."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def form_errors(form: Any, exc: ApplicationError) -> None:
+    """Show a service error on the form: on its fields where named, else on the form."""
+    placed = False
+    for name in exc.details:
+        if name in form.fields:
+            form.add_error(name, str(exc.message))
+            placed = True
+    if not placed:
+        form.add_error(None, str(exc.message))
+
+
+def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Sign-in required; service errors become 404/403 pages (objects one may not see are 404)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404 from exc
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied from exc
+
+    return login_required(wrapper)
+
+
+def require(allowed: bool) -> None:
+    """A function the actor may not use: 403."""
+    if not allowed:
+        raise DjangoPermissionDenied
+
+
+def int_param(raw: str | None, default: int, *, low: int = 1, high: int = 10_000) -> int:
+    """An integer query parameter clamped to [low, high]; the default when it is not a number."""
+    try:
+        return max(low, min(high, int(raw or default)))
+    except ValueError:
+        return default
