@@ -18,7 +18,7 @@ from bridgecrm.customers import forms, phones, policies, selectors, services
 from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.users.viewtools import actor_of as _actor
 from bridgecrm.users.viewtools import form_errors as _form_errors
-from bridgecrm.users.viewtools import guarded
+from bridgecrm.users.viewtools import guarded, save_form
 from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
@@ -71,16 +71,17 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     form = forms.CustomerForm(
         request.POST or None, actor=actor, initial={"owner": actor.pk, "team": actor.team_id, "currency": "CNY"}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer = services.customer_create(actor=actor, **_customer_form_data(form.cleaned_data))
-        except PermissionDenied:
-            raise
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("The customer was created."))
-            return redirect("customers:detail", customer_id=customer.pk)
+    if (
+        request.method == "POST"
+        and (
+            customer := save_form(
+                form, lambda: services.customer_create(actor=actor, **_customer_form_data(form.cleaned_data))
+            )
+        )
+        is not None
+    ):
+        messages.success(request, _("The customer was created."))
+        return redirect("customers:detail", customer_id=customer.pk)
     return render(request, "customers/customer_form.html", {"form": form, "customer": None})
 
 
@@ -162,16 +163,13 @@ def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
     actor = _actor(request)
     customer = selectors.customer_get(actor=actor, customer_id=customer_id)
     form = forms.ContactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contact_create(actor=actor, customer=customer, **form.cleaned_data)
-        except PermissionDenied:
-            raise
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("The contact was added."))
-            return redirect("customers:detail", customer_id=customer.pk)
+    if (
+        request.method == "POST"
+        and save_form(form, lambda: services.contact_create(actor=actor, customer=customer, **form.cleaned_data))
+        is not None
+    ):
+        messages.success(request, _("The contact was added."))
+        return redirect("customers:detail", customer_id=customer.pk)
     return _contact_page(request, customer, form, None)
 
 
@@ -182,16 +180,13 @@ def contact_edit(request: HttpRequest, customer_id: int, contact_id: int) -> Htt
     initial = {name: getattr(contact, name) for name in services.CONTACT_EDITABLE if name != "phones"}
     initial["phones"] = "\n".join(phones.display(p.e164) for p in contact.phones.all())
     form = forms.ContactForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contact_update(actor=actor, contact=contact, **form.cleaned_data)
-        except PermissionDenied:
-            raise
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("The contact was saved."))
-            return redirect("customers:detail", customer_id=contact.customer_id)
+    if (
+        request.method == "POST"
+        and save_form(form, lambda: services.contact_update(actor=actor, contact=contact, **form.cleaned_data))
+        is not None
+    ):
+        messages.success(request, _("The contact was saved."))
+        return redirect("customers:detail", customer_id=contact.customer_id)
     return _contact_page(request, contact.customer, form, contact)
 
 

@@ -20,8 +20,7 @@ from bridgecrm.pipeline import forms, policies, selectors, services
 from bridgecrm.pipeline.models import Pipeline, Stage
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of as _actor
-from bridgecrm.users.viewtools import form_errors as _form_errors
-from bridgecrm.users.viewtools import guarded
+from bridgecrm.users.viewtools import guarded, save_form
 from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
@@ -65,16 +64,12 @@ def product_list(request: HttpRequest) -> HttpResponse:
 def product_create(request: HttpRequest) -> HttpResponse:
     actor = _manager(request)
     form = forms.ProductForm(request.POST or None, initial={"currency": "CNY", "is_active": True})
-    if request.method == "POST" and form.is_valid():
-        try:
-            product = services.product_create(actor=actor, **form.cleaned_data)
-        except PermissionDenied:
-            raise
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("The product %(sku)s was created.") % {"sku": product.sku})
-            return redirect("pipeline:products")
+    if (
+        request.method == "POST"
+        and (product := save_form(form, lambda: services.product_create(actor=actor, **form.cleaned_data))) is not None
+    ):
+        messages.success(request, _("The product %(sku)s was created.") % {"sku": product.sku})
+        return redirect("pipeline:products")
     return render(request, "pipeline/product_form.html", {"form": form, "product": None})
 
 
@@ -84,16 +79,13 @@ def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
     product = selectors.product_get(actor=actor, product_id=product_id)
     initial = {name: getattr(product, name) for name in services.PRODUCT_FIELDS}
     form = forms.ProductForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.product_update(actor=actor, product=product, **form.cleaned_data)
-        except PermissionDenied:
-            raise
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("The product %(sku)s was saved.") % {"sku": product.sku})
-            return redirect("pipeline:products")
+    if (
+        request.method == "POST"
+        and save_form(form, lambda: services.product_update(actor=actor, product=product, **form.cleaned_data))
+        is not None
+    ):
+        messages.success(request, _("The product %(sku)s was saved.") % {"sku": product.sku})
+        return redirect("pipeline:products")
     return render(request, "pipeline/product_form.html", {"form": form, "product": product})
 
 
@@ -114,16 +106,13 @@ def product_deactivate(request: HttpRequest, product_id: int) -> HttpResponse:
 def pipeline_list(request: HttpRequest) -> HttpResponse:
     actor = _manager(request)
     form = forms.PipelineForm(request.POST or None, initial={"is_active": True})
-    if request.method == "POST" and form.is_valid():
-        try:
-            pipeline = services.pipeline_create(actor=actor, **form.cleaned_data)
-        except PermissionDenied:
-            raise
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("The pipeline %(name)s was created.") % {"name": pipeline.name})
-            return redirect("pipeline:pipeline_detail", pipeline_id=pipeline.pk)
+    if (
+        request.method == "POST"
+        and (pipeline := save_form(form, lambda: services.pipeline_create(actor=actor, **form.cleaned_data)))
+        is not None
+    ):
+        messages.success(request, _("The pipeline %(name)s was created.") % {"name": pipeline.name})
+        return redirect("pipeline:pipeline_detail", pipeline_id=pipeline.pk)
     return render(
         request, "pipeline/pipeline_list.html", {"pipelines": selectors.pipeline_list(actor=actor), "form": form}
     )
@@ -171,16 +160,12 @@ def pipeline_detail(request: HttpRequest, pipeline_id: int) -> HttpResponse:
     pipeline = selectors.pipeline_get(actor=actor, pipeline_id=pipeline_id)
     if request.method == "POST":
         form = forms.PipelineForm(request.POST)
-        if form.is_valid():
-            try:
-                services.pipeline_update(actor=actor, pipeline=pipeline, **form.cleaned_data)
-            except PermissionDenied:
-                raise
-            except ApplicationError as exc:
-                _form_errors(form, exc)
-            else:
-                messages.success(request, _("The pipeline was saved."))
-                return redirect("pipeline:pipeline_detail", pipeline_id=pipeline.pk)
+        if (
+            save_form(form, lambda: services.pipeline_update(actor=actor, pipeline=pipeline, **form.cleaned_data))
+            is not None
+        ):
+            messages.success(request, _("The pipeline was saved."))
+            return redirect("pipeline:pipeline_detail", pipeline_id=pipeline.pk)
         return _pipeline_page(request, pipeline, settings_form=form)
     return _pipeline_page(request, pipeline)
 
@@ -191,16 +176,9 @@ def stage_add(request: HttpRequest, pipeline_id: int) -> HttpResponse:
     actor = _manager(request)
     pipeline = selectors.pipeline_get(actor=actor, pipeline_id=pipeline_id)
     form = forms.StageForm(request.POST)
-    if form.is_valid():
-        try:
-            services.stage_add(actor=actor, pipeline=pipeline, **form.cleaned_data)
-        except PermissionDenied:
-            raise
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("The stage was added."))
-            return redirect("pipeline:pipeline_detail", pipeline_id=pipeline.pk)
+    if save_form(form, lambda: services.stage_add(actor=actor, pipeline=pipeline, **form.cleaned_data)) is not None:
+        messages.success(request, _("The stage was added."))
+        return redirect("pipeline:pipeline_detail", pipeline_id=pipeline.pk)
     return _pipeline_page(request, pipeline, new_stage_form=form)
 
 
@@ -210,16 +188,9 @@ def stage_edit(request: HttpRequest, pipeline_id: int, stage_id: int) -> HttpRes
     actor = _manager(request)
     stage = selectors.stage_get(actor=actor, stage_id=stage_id, pipeline_id=pipeline_id)
     form = forms.StageForm(request.POST, prefix=f"stage-{stage.pk}")
-    if form.is_valid():
-        try:
-            services.stage_update(actor=actor, stage=stage, **form.cleaned_data)
-        except PermissionDenied:
-            raise
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("The stage was saved."))
-            return redirect("pipeline:pipeline_detail", pipeline_id=pipeline_id)
+    if save_form(form, lambda: services.stage_update(actor=actor, stage=stage, **form.cleaned_data)) is not None:
+        messages.success(request, _("The stage was saved."))
+        return redirect("pipeline:pipeline_detail", pipeline_id=pipeline_id)
     pipeline = selectors.pipeline_get(actor=actor, pipeline_id=pipeline_id)
     return _pipeline_page(request, pipeline, bound=(stage.pk, form))
 
@@ -258,16 +229,12 @@ def stage_delete(request: HttpRequest, pipeline_id: int, stage_id: int) -> HttpR
 def lost_reason_list(request: HttpRequest) -> HttpResponse:
     actor = _manager(request)
     form = forms.LostReasonForm(request.POST or None, initial={"is_active": True})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.lost_reason_create(actor=actor, **form.cleaned_data)
-        except PermissionDenied:
-            raise
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("The reason was added."))
-            return redirect("pipeline:lost_reasons")
+    if (
+        request.method == "POST"
+        and save_form(form, lambda: services.lost_reason_create(actor=actor, **form.cleaned_data)) is not None
+    ):
+        messages.success(request, _("The reason was added."))
+        return redirect("pipeline:lost_reasons")
     reasons = list(selectors.lost_reason_list(actor=actor))
     rows: list[dict[str, Any]] = [
         {

@@ -28,7 +28,7 @@ from bridgecrm.users.capabilities import CAPABILITIES
 from bridgecrm.users.models import Role, RolePermission, TeamKind, User
 from bridgecrm.users.viewtools import actor_of as _actor
 from bridgecrm.users.viewtools import form_errors as _form_errors
-from bridgecrm.users.viewtools import guarded
+from bridgecrm.users.viewtools import guarded, save_form
 from bridgecrm.users.viewtools import int_param as _int
 from bridgecrm.users.viewtools import require as _require
 
@@ -119,14 +119,13 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     initial = {f: getattr(actor, f) for f in services.PROFILE_FIELDS}
     form = forms.ProfileForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.user_update_profile(actor=actor, user=actor, **form.cleaned_data)
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("Your profile was saved."))
-            return redirect("users:settings_profile")
+    if (
+        request.method == "POST"
+        and save_form(form, lambda: services.user_update_profile(actor=actor, user=actor, **form.cleaned_data))
+        is not None
+    ):
+        messages.success(request, _("Your profile was saved."))
+        return redirect("users:settings_profile")
     return render(request, "users/settings_profile.html", {"form": form, "tab": "profile"})
 
 
@@ -158,13 +157,11 @@ def settings_tokens(request: HttpRequest) -> HttpResponse:
     _require(policies.may_use_api(actor))
     form = forms.TokenForm(request.POST or None)
     issued = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            issued = services.token_create(actor=actor, **form.cleaned_data)
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            form = forms.TokenForm()
+    if (
+        request.method == "POST"
+        and (issued := save_form(form, lambda: services.token_create(actor=actor, **form.cleaned_data))) is not None
+    ):
+        form = forms.TokenForm()
     return render(
         request,
         "users/settings_tokens.html",
@@ -269,14 +266,9 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
     )
     if request.method == "POST":
         _require(may_manage)
-        if form.is_valid():
-            try:
-                services.team_update(actor=actor, team=team, **form.cleaned_data)
-            except ApplicationError as exc:
-                _form_errors(form, exc)
-            else:
-                messages.success(request, _("The team was saved."))
-                return redirect("users:team_detail", team_id=team.pk)
+        if save_form(form, lambda: services.team_update(actor=actor, team=team, **form.cleaned_data)) is not None:
+            messages.success(request, _("The team was saved."))
+            return redirect("users:team_detail", team_id=team.pk)
     timeline = audit_selectors.audit_timeline(visible_obj=team, include_security=False, cursor=_cursor(request))
     return render(
         request,
@@ -310,14 +302,12 @@ def user_invite(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     _require(policies.may_manage_users(actor))
     form = forms.InviteForm(request.POST or None, actor=actor)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_invite(actor=actor, **form.cleaned_data)
-        except ApplicationError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, _("Invitation sent to %(email)s.") % {"email": user.email})
-            return redirect("users:person_detail", user_id=user.pk)
+    if (
+        request.method == "POST"
+        and (user := save_form(form, lambda: services.user_invite(actor=actor, **form.cleaned_data))) is not None
+    ):
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": user.email})
+        return redirect("users:person_detail", user_id=user.pk)
     return render(request, "users/user_invite.html", {"form": form})
 
 

@@ -58,3 +58,20 @@ def int_param(raw: str | None, default: int, *, low: int = 1, high: int = 10_000
         return max(low, min(high, int(raw or default)))
     except ValueError:
         return default
+
+
+def save_form[T](form: Any, action: Callable[[], T]) -> T | None:
+    """Validate ``form`` and run ``action`` (one service call); return its result, or None.
+
+    A rule the service refuses (an ``ApplicationError``) is shown on the form. Refusals about
+    permission or visibility are not form errors: they propagate, and ``guarded`` answers 403/404.
+    """
+    if not form.is_valid():
+        return None
+    try:
+        return action()
+    except (PermissionDenied, NotFound):
+        raise
+    except ApplicationError as exc:
+        form_errors(form, exc)
+        return None
