@@ -186,6 +186,10 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Kept by the activities services when a follow-up is logged: what "my day", SOP cadences and
+    # the public pool's recycling rules read, without scanning the follow-ups.
+    last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
+    next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
 
     objects = CustomerQuerySet.as_manager()
 
@@ -203,6 +207,7 @@ class Customer(models.Model):
             models.Index(fields=["team", "-updated_at"], name="customer_team_updated"),
             models.Index(fields=["lifecycle_stage", "-updated_at"], name="customer_stage_updated"),
             models.Index(fields=["country", "province", "city"], name="customer_place"),
+            models.Index(fields=["owner", "next_follow_up_on"], name="customer_owner_next_follow_up"),
         ]
 
     def __str__(self) -> str:

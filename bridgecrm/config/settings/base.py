@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "bridgecrm.users",
     "bridgecrm.customers",
     "bridgecrm.pipeline",
+    "bridgecrm.contracts",
+    "bridgecrm.activities",
     "bridgecrm.api",
     "bridgecrm.web",
 ]

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# The authorization matrix's fixtures (module-wide world, per-test savepoint).
+from bridgecrm.web.tests.matrix_support import world, world_once  # noqa: F401
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"

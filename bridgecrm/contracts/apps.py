@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ContractsConfig(AppConfig):
+    name = "bridgecrm.contracts"
+    label = "contracts"
+    verbose_name = _("Quotes, contracts and collections")
+
+    def ready(self) -> None:
+        from bridgecrm.core.audit import register_audited
+
+        register_audited(
+            "contracts.Quote", "contracts.Contract", "contracts.PaymentPlanLine", "contracts.Payment",
+            "contracts.DocumentSettings",
+        )  # fmt: skip
