@@ -10,7 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from bridgecrm.api import audit, customers, pipeline, users
+from bridgecrm.api import activities, audit, contracts, customers, deals, pipeline, quotes, users
 from bridgecrm.api.auth import TokenAuth
 from bridgecrm.core.errors import ApplicationError
 
@@ -71,3 +71,7 @@ api.add_router("/", users.router)
 api.add_router("/audit", audit.router)
 api.add_router("/", customers.router)
 api.add_router("/", pipeline.router)
+api.add_router("/", deals.router)
+api.add_router("/", activities.router)
+api.add_router("/", quotes.router)
+api.add_router("/", contracts.router)

@@ -7,6 +7,8 @@ urlpatterns = [
     path("", include("bridgecrm.users.urls")),
     path("", include("bridgecrm.customers.urls")),
     path("", include("bridgecrm.pipeline.urls")),
+    path("", include("bridgecrm.contracts.urls")),
+    path("", include("bridgecrm.activities.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

@@ -1,0 +1,1 @@
+"""Pages: quotes (quotes.py), contracts (contracts.py), payments and collections (payments.py)."""
