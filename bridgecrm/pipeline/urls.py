@@ -6,6 +6,7 @@ app_name = "pipeline"
 
 urlpatterns = [
     path("manage/products/", views.product_list, name="products"),
+    path("manage/products/export/", views.product_export, name="product_export"),
     path("manage/products/new/", views.product_create, name="product_create"),
     path("manage/products/<int:product_id>/edit/", views.product_edit, name="product_edit"),
     path("manage/products/<int:product_id>/deactivate/", views.product_deactivate, name="product_deactivate"),

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,7 +21,7 @@ from bridgecrm.pipeline import forms, policies, selectors, services
 from bridgecrm.pipeline.models import Pipeline, Stage
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of as _actor
-from bridgecrm.users.viewtools import guarded, save_form
+from bridgecrm.users.viewtools import export_response, guarded, save_form
 from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
@@ -58,6 +59,20 @@ def product_list(request: HttpRequest) -> HttpResponse:
             "may_manage": policies.may_manage(actor),
         },
     )
+
+
+@guarded
+def product_export(request: HttpRequest) -> HttpResponseBase:
+    """The product list as CSV or XLSX, with the list's filters."""
+    form = forms.ProductFilterForm(request.GET)
+    filters = form.filters() if form.is_valid() else selectors.ProductFilters()
+    products = selectors.product_list(actor=_actor(request), filters=filters)
+    header = [_("SKU"), _("Name"), _("Category"), _("Unit"), _("List price"), _("Currency"), _("Active")]
+    rows = (
+        [p.sku, p.name, p.get_category_display(), p.get_unit_display(), p.list_price, p.currency, p.is_active]
+        for p in products.iterator(chunk_size=2000)
+    )
+    return export_response(request, name="products", header=header, rows=rows)
 
 
 @guarded

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils import timezone
 
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from bridgecrm.core.exports import Cell, csv_chunks, xlsx_file
 from bridgecrm.users.models import User
 
 
@@ -75,3 +78,27 @@ def save_form[T](form: Any, action: Callable[[], T]) -> T | None:
     except ApplicationError as exc:
         form_errors(form, exc)
         return None
+
+
+def export_response(
+    request: HttpRequest,
+    *,
+    name: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+) -> HttpResponseBase:
+    """A list's export in the format the request asks for (``?format=csv`` (default) or ``xlsx``):
+    CSV streamed in chunks, XLSX written in write-only mode to a spooled file and streamed from it.
+    ``rows`` should come from a queryset's ``.iterator()``, so memory stays flat whatever the count."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if request.GET.get("format") == "xlsx":
+        handle = xlsx_file(header, rows, sheet_title=name)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"{name}-{stamp}.xlsx",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    streaming = StreamingHttpResponse(csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
+    streaming["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    return streaming

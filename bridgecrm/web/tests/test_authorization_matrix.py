@@ -413,6 +413,14 @@ MATRIX: list[Case] = [
     ),
     # -- products (read by every signed-in user), pipelines, stages, lost reasons (admins) ---------
     Case("pipeline:products", "GET", url("pipeline:products"), signed_in(OK)),
+    Case("pipeline:product_export", "GET", url("pipeline:product_export"), signed_in(OK)),
+    Case(
+        "pipeline:product_export",
+        "GET",
+        lambda w: reverse("pipeline:product_export") + "?format=xlsx&q=Matrix",
+        signed_in(OK),
+        variant="xlsx",
+    ),
     Case("pipeline:product_create", "GET", url("pipeline:product_create"), admin_only(OK)),
     Case("pipeline:product_create", "POST", url("pipeline:product_create"), admin_only(SAVED), data=product_data),
     Case("pipeline:product_edit", "GET", url("pipeline:product_edit", product_id=product_pk), admin_only(OK)),
