@@ -8,12 +8,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
-from bridgecrm.core.exports import Cell, csv_chunks, xlsx_file
+from bridgecrm.core.exports import csv_chunks, xlsx_file
 from bridgecrm.users.models import User
 
 
@@ -34,11 +34,11 @@ def form_errors(form: Any, exc: ApplicationError) -> None:
         form.add_error(None, str(exc.message))
 
 
-def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def guarded[R: HttpResponseBase](view: Callable[..., R]) -> Callable[..., R]:
     """Sign-in required; service errors become 404/403 pages (objects one may not see are 404)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> R:
         try:
             return view(request, *args, **kwargs)
         except NotFound as exc:
@@ -85,7 +85,7 @@ def export_response(
     *,
     name: str,
     header: Sequence[str],
-    rows: Iterable[Sequence[Cell]],
+    rows: Iterable[Sequence[Any]],  # cells: str, numbers, Decimal, dates, bool or None (core.exports.Cell)
 ) -> HttpResponseBase:
     """A list's export in the format the request asks for (``?format=csv`` (default) or ``xlsx``):
     CSV streamed in chunks, XLSX written in write-only mode to a spooled file and streamed from it.
