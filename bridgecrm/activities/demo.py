@@ -296,6 +296,13 @@ def create_demo_activities(
                 f.next_follow_up_on = None
             else:
                 f.next_follow_up_on = occurred + dt.timedelta(days=rng.randint(3, 14))
+    # The activities services take the next date from the newest follow-up that set one, unless a
+    # later follow-up happened on or after it. When the newest set none, the dates set before it
+    # are those of work it did: none lies after it, so both readings agree there is no next date.
+    for f in rows:
+        newest_of_customer = newest[f.customer_id]
+        if newest_of_customer.next_follow_up_on is None and f is not newest_of_customer and f.next_follow_up_on:
+            f.next_follow_up_on = min(f.next_follow_up_on, local_date(newest_of_customer.occurred_at))
     FollowUp.objects.bulk_create(rows, batch_size=2000)
     touched = []
     for customer_id, f in newest.items():
