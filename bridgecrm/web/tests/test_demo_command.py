@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Max, Min
 
 from bridgecrm.activities.models import FollowUp, Task
 from bridgecrm.contracts.models import Contract, Payment, Quote
@@ -86,3 +88,20 @@ def test_setup_seeds_only_once(tmp_path: Any, settings: Any) -> None:
     call_command("demo", "--scale", "0.02", verbosity=0)
     assert [m.objects.count() for m in (User, Customer, Deal, FollowUp, Quote, Contract, Payment, Task)] == counts
     assert (tmp_path / "demo-sign-in.txt").exists()
+
+
+def test_bad_options_are_refused_before_anything_is_written() -> None:
+    from django.core.management.base import CommandError
+
+    for options in ({"scale": 0}, {"scale": 11}, {"today": "2026-13-01"}):
+        with pytest.raises(CommandError):
+            call_command("demo", verbosity=0, **options)
+    assert not User.objects.exists()
+
+
+def test_a_pinned_day_dates_the_demo(tmp_path: Any, settings: Any) -> None:
+    settings.VAR_DIR = tmp_path
+    call_command("demo", "--scale", "0.02", "--today", "2025-03-31", verbosity=0)
+    assert Deal.objects.aggregate(m=Max("created_at"))["m"].date() <= dt.date(2025, 3, 31)
+    assert Payment.objects.aggregate(m=Max("received_on"))["m"] <= dt.date(2025, 3, 31)
+    assert FollowUp.objects.aggregate(m=Min("occurred_at"))["m"].date() >= dt.date(2023, 3, 25)
