@@ -1,4 +1,4 @@
-"""Demo customers: about 2,000 customers and 5,000 contacts, reproducible by seed.
+"""Demo customers: about 2,000 customers and 5,000 contacts (2–3 each), reproducible by seed.
 
 Rows are bulk-inserted (a few seconds, not minutes). Each customer still gets its one audit
 "create" row, written in bulk as the system, so its page shows where it came from.
@@ -116,13 +116,16 @@ def _pick_weighted(rng: random.Random, pairs: Sequence[tuple[str, int]]) -> str:
     return rng.choices([p for p, _w in pairs], weights=[w for _p, w in pairs])[0]
 
 
-def create_demo_customers(*, seed: int, owners: Sequence[User], count: int = 2000) -> int:
-    """Create ``count`` customers spread over ``owners`` with 1–4 contacts each; returns the count."""
+def create_demo_customers(
+    *, seed: int, owners: Sequence[User], count: int = 2000, now: dt.datetime | None = None
+) -> int:
+    """Create ``count`` customers spread over ``owners`` with 2–3 contacts each (one primary), created
+    over the two years before ``now``; returns the count."""
     rng = random.Random(seed)
     owners = [o for o in owners if o.is_active]
     if not owners:
         return 0
-    now = timezone.now()
+    now = now or timezone.now()
     customers: list[Customer] = []
     used: set[str] = set()
     for i in range(count):
@@ -182,7 +185,7 @@ def create_demo_customers(*, seed: int, owners: Sequence[User], count: int = 200
         contacts: list[Contact] = []
         raw_phones: list[list[tuple[str, str, str]]] = []
         for c in customers:
-            for n in range(rng.choice([1, 2, 2, 3, 3, 4])):
+            for n in range(rng.choice([2, 2, 3, 3])):
                 zh = c.country == "CN"
                 name = rng.choice(SURNAMES) + rng.choice(GIVEN) if zh else rng.choice(EN_PEOPLE)
                 numbers: list[tuple[str, str, str]] = []

@@ -1,18 +1,46 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
 
+from bridgecrm.activities.demo import create_demo_activities
+from bridgecrm.contracts.demo import create_demo_contracts
 from bridgecrm.customers.demo import create_demo_customers
 from bridgecrm.pipeline.demo import create_demo_pipeline
+from bridgecrm.pipeline.demo_deals import create_demo_deals, local_at
 from bridgecrm.users.demo import DemoAccount, create_demo_company, demo_exists
 from bridgecrm.users.models import User
 
 SIGN_IN_FILE = "demo-sign-in.txt"
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """How much demo data: the full size is scale 1; tests use a small scale."""
+
+    customers: int = 2000
+    deals: int = 3000
+    follow_ups: int = 20000
+    tasks_per_person: int = 30
+
+    @classmethod
+    def scaled(cls, scale: float) -> DemoSize:
+        full = cls()
+        return cls(
+            customers=max(1, round(full.customers * scale)),
+            deals=round(full.deals * scale),
+            follow_ups=round(full.follow_ups * scale),
+            tasks_per_person=full.tasks_per_person if scale >= 0.25 else 12,
+        )
 
 
 def sign_in_file() -> Path:
@@ -29,28 +57,71 @@ def write_sign_in(accounts: list[DemoAccount]) -> Path:
     return path
 
 
+def create_demo(*, seed: int, now: dt.datetime, size: DemoSize) -> tuple[list[DemoAccount], dict[str, int]]:
+    """The whole demo company in one transaction: people, customers, products and pipelines, deals,
+    quotes, contracts and payments, follow-ups and tasks, all dated in the two years up to ``now``."""
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        accounts = create_demo_company(seed=seed)
+        owners = list(User.objects.filter(username__in=[a.username for a in accounts if a.role != "admin"]))
+        counts["customers"] = create_demo_customers(
+            seed=seed, owners=sorted(owners, key=lambda u: u.pk), count=size.customers, now=now
+        )
+        admin = User.objects.filter(username__in=[a.username for a in accounts if a.role == "admin"]).first()
+        if admin is not None:
+            create_demo_pipeline(admin=admin)
+        deals = create_demo_deals(seed=seed, now=now, count=size.deals)
+        counts["deals"] = len(deals.deals)
+        documents = create_demo_contracts(seed=seed, now=now, deals=deals.deals)
+        counts.update(
+            quotes=documents.quotes,
+            contracts=documents.contracts,
+            plan_lines=documents.plan_lines,
+            payments=documents.payments,
+        )
+        activities = create_demo_activities(
+            seed=seed,
+            now=now,
+            deals=deals.deals,
+            follow_ups=size.follow_ups,
+            tasks_per_person=size.tasks_per_person,
+        )
+        counts.update(follow_ups=activities.follow_ups, tasks=activities.tasks)
+    return accounts, counts
+
+
 class Command(BaseCommand):
-    help = "Create the demo company (3 regions, 6 teams, about 30 people, 2,000 customers), reproducible by seed."
+    help = (
+        "Create the demo company (3 regions, 6 teams, about 30 people, 2,000 customers, 3,000 deals, "
+        "20,000 follow-ups, quotes, contracts and payments over the last two years), reproducible by seed."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--scale", type=float, default=1.0, help="1 = full size; 0.1 = a tenth of it.")
+        parser.add_argument("--today", help="Date the demo as if today were YYYY-MM-DD (default: today).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if demo_exists():
             self.stdout.write("The demo company already exists.")
             return
-        accounts = create_demo_company(seed=options["seed"])
-        owners = list(User.objects.filter(username__in=[a.username for a in accounts if a.role != "admin"]))
-        customers = create_demo_customers(seed=options["seed"], owners=sorted(owners, key=lambda u: u.pk))
-        admin = User.objects.filter(username__in=[a.username for a in accounts if a.role == "admin"]).first()
-        if admin is not None:
-            create_demo_pipeline(admin=admin)
+        if not 0 < options["scale"] <= 10:
+            raise CommandError("--scale must be above 0 and at most 10.")
+        now = timezone.now()
+        if options["today"]:
+            try:
+                now = local_at(dt.date.fromisoformat(options["today"]), 17 * 60)
+            except ValueError as error:
+                raise CommandError(f"--today: {error}") from None
+        started = time.monotonic()
+        accounts, counts = create_demo(seed=options["seed"], now=now, size=DemoSize.scaled(options["scale"]))
         path = write_sign_in(accounts)
         if options["verbosity"] == 0:
             return
+        summary = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in counts.items())
         self.stdout.write(
-            f"Created the demo company with {len(accounts)} people and {customers} customers. "
-            f"Sign-ins (also in {path}):"
+            f"Created the demo company with {len(accounts)} people, {summary} "
+            f"in {time.monotonic() - started:.1f} s. Sign-ins (also in {path}):"
         )
         for account in accounts[:4]:
             self.stdout.write(f"  {account.role:8} {account.username:20} {account.password}")

@@ -14,6 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--demo", action="store_true", help="Create the demo company when there are no users.")
+        parser.add_argument("--demo-scale", type=float, default=1.0, help="Size of the demo data (1 = full).")
         parser.add_argument("--no-static", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -24,5 +25,5 @@ class Command(BaseCommand):
         if not options["no_static"]:
             call_command("collectstatic", interactive=False, verbosity=0)
         if options["demo"] and not User.objects.exists():
-            call_command("demo", verbosity=0)
+            call_command("demo", verbosity=0, scale=options["demo_scale"])
             self.stdout.write("Created the demo company.")
