@@ -35,6 +35,7 @@ PAYMENT_SORTS = [
     ("amount", _("Smallest amount")),
 ]
 CURRENCY_CHOICES = [(c, c) for c in CURRENCIES]
+MAX_OPTIONS = 300  # options shown in the customer and deal drop-downs
 
 
 def _people(actor: User) -> Any:
@@ -94,12 +95,21 @@ class ContractForm(BridgeForm):
 
     def __init__(self, *args: Any, actor: User, customer_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = Customer.objects.visible_to(actor).order_by("name")  # type: ignore[attr-defined]
-        deals = Deal.objects.visible_to(actor).order_by("-created_at")
+        customers = Customer.objects.visible_to(actor).order_by("name", "id")
+        deals = Deal.objects.visible_to(actor).order_by("-created_at", "-id")
         if customer_id is not None:
             deals = deals.filter(customer_id=customer_id)
+        # Validation looks one id up in the full visible set; the drop-downs show a bounded list
+        # (the chosen customer first), so an admin's form never renders 100,000 options.
+        self.fields["customer"].queryset = customers  # type: ignore[attr-defined]
         self.fields["deal"].queryset = deals  # type: ignore[attr-defined]
         self.fields["owner"].queryset = _people(actor)  # type: ignore[attr-defined]
+        chosen = customers.filter(pk=customer_id) if customer_id is not None else customers.none()
+        shown = list(chosen.values_list("pk", "name")) + [
+            row for row in customers.values_list("pk", "name")[:MAX_OPTIONS] if row[0] != customer_id
+        ]
+        self.fields["customer"].widget.choices = [("", "—"), *shown]
+        self.fields["deal"].widget.choices = [("", "—"), *deals.values_list("pk", "name")[:MAX_OPTIONS]]
 
 
 class StatusForm(BridgeForm):

@@ -25,6 +25,7 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 EXPORT_LIMIT = 50_000
 MAX_PLAN_ROWS = 200
+AGING_ROWS_SHOWN = 200  # the page shows the groups owing most; the totals and the export cover all
 
 
 @require_POST
@@ -180,7 +181,8 @@ def aging(request: HttpRequest) -> HttpResponse:
             "group_label": selectors.GROUP_LABELS[report.group_by],
             "groups": list(selectors.GROUP_LABELS.items()),
             "drill": drill,
-            "rows": [(r, [r.buckets[k] for k in selectors.BUCKET_KEYS]) for r in report.rows],
+            "rows": [(r, [r.buckets[k] for k in selectors.BUCKET_KEYS]) for r in report.rows[:AGING_ROWS_SHOWN]],
+            "rows_hidden": max(0, len(report.rows) - AGING_ROWS_SHOWN),
             "totals": [report.totals[k] for k in selectors.BUCKET_KEYS],
             "export_query": query_without(request, "format"),
         },
@@ -200,9 +202,14 @@ def aging_export(request: HttpRequest) -> HttpResponse:
 @guarded
 def collections(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    form = forms.CollectionsForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {}
     today = timezone.localdate()
+    query = request.GET.copy()
+    # The period defaults to this year so far, and the form shows it.
+    for name, default in (("date_from", dt.date(today.year, 1, 1)), ("date_to", today), ("group_by", "owner")):
+        if not query.get(name):
+            query[name] = default.isoformat() if isinstance(default, dt.date) else default
+    form = forms.CollectionsForm(query)
+    data = form.cleaned_data if form.is_valid() else {}
     date_from = data.get("date_from") or dt.date(today.year, 1, 1)
     date_to = data.get("date_to") or today
     report = selectors.collections(
