@@ -390,3 +390,34 @@ def test_api_contract_plan_and_payments(company):
         "/api/v1/exchange-rates", json.dumps({"currency": "USD", "valid_from": "2026-01-01", "rate": "7.1"}),
         content_type="application/json",
     ).status_code == 403  # fmt: skip
+
+
+def test_the_payment_list_and_the_api_cost_the_same_at_two_page_sizes(company):
+    from bridgecrm.contracts.services import payments
+
+    customer = make_customer(company.owner)
+    for _i in range(12):
+        contract = make_contract(company.owner, customer=customer, plan=[(dt.date(2026, 1, 1), "100.00")])
+        payments.payment_record(actor=company.owner, contract=contract, received_on=dt.date(2026, 1, 2), amount="60")
+    client = signed_in(company.owner)
+    token_client = api(company.owner)
+
+    def count(get, url: str, params: dict) -> int:
+        get(url, params)
+        with CaptureQueriesContext(connection) as ctx:
+            assert get(url, params).status_code == 200
+        return len(ctx.captured_queries)
+
+    assert count(client.get, reverse("contracts:payments"), {"per_page": 10}) == count(
+        client.get, reverse("contracts:payments"), {"per_page": 50}
+    )
+    assert count(token_client.get, "/api/v1/contracts", {"limit": 5}) == count(
+        token_client.get, "/api/v1/contracts", {"limit": 50}
+    )
+    first = Contract.objects.order_by("pk").first()
+    assert first is not None
+    assert count(token_client.get, f"/api/v1/contracts/{first.pk}/payments", {"limit": 1}) == count(
+        token_client.get, f"/api/v1/contracts/{first.pk}/payments", {"limit": 50}
+    )
+    page = client.get(reverse("contracts:collections"))
+    assert page.context["form"]["date_from"].value() == f"{dt.date.today().year}-01-01"
