@@ -14,3 +14,6 @@ class ContractsConfig(AppConfig):
             "contracts.Quote", "contracts.Contract", "contracts.PaymentPlanLine", "contracts.Payment",
             "contracts.DocumentSettings",
         )  # fmt: skip
+        from bridgecrm.contracts.timeline_money import register_money_sources
+
+        register_money_sources()

@@ -1,0 +1,332 @@
+"""Writes for payment plans (回款计划) and payments received (回款). Every change is audited.
+
+Decisions (see docs in the module docstrings of the models too):
+- **Plan vs amount**: the plan lines of a contract add up to *at most* the contract amount (a plan
+  may cover only part of it, e.g. while the last instalment is not agreed yet). A line cannot be
+  removed, nor shrunk below what has already been paid on it.
+- **Allocation**: a payment is allocated to the unpaid plan lines *oldest due first* (ties: the
+  line made first): it fills the oldest line, then the next. All of it happens in one transaction
+  that first locks the contract row (``SELECT … FOR UPDATE``) and then its open plan lines, so two
+  payments recorded at the same moment are allocated one after the other and never over-allocate.
+- **Over-payment** beyond what the plan still asks for is *refused* with a clear message (code
+  ``overpayment``): nothing is kept unallocated. Extend the plan first (if the contract amount
+  allows), then record the payment.
+- A payment is in the contract's currency; draft contracts take no payments (sign and activate first).
+- Deleting a payment reverses its allocations and the contract's received amount.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from bridgecrm.contracts.models import (
+    Contract,
+    ContractStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentMethod,
+    PaymentPlanLine,
+)
+from bridgecrm.contracts.services.contracts import _clean_amount, forbidden, invalid, require_visible
+from bridgecrm.core import audit
+from bridgecrm.core.errors import ApplicationError, Conflict
+from bridgecrm.core.money import quantize
+from bridgecrm.users.models import User
+
+MAX_PLAN_LINES = 120
+PAYMENT_FIELDS = ("contract", "received_on", "amount", "currency", "method", "reference", "note")
+
+
+class LineStatus:
+    PENDING = "pending"
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"
+    OVERDUE = "overdue"
+
+
+LINE_STATUS_LABELS = {
+    LineStatus.PENDING: _("Pending"),
+    LineStatus.PARTLY_PAID: _("Partly paid"),
+    LineStatus.PAID: _("Paid"),
+    LineStatus.OVERDUE: _("Overdue"),
+}
+
+
+def line_status(*, amount: decimal.Decimal, paid: decimal.Decimal, due_on: dt.date, today: dt.date) -> str:
+    """Paid when fully paid; overdue when the due date has passed (due today is not overdue yet) and
+    something is still owed; partly paid when some of it is paid; else pending."""
+    if paid >= amount:
+        return LineStatus.PAID
+    if due_on < today:
+        return LineStatus.OVERDUE
+    if paid > 0:
+        return LineStatus.PARTLY_PAID
+    return LineStatus.PENDING
+
+
+@dataclass(frozen=True)
+class PlanLineIn:
+    due_on: dt.date
+    amount: decimal.Decimal | str
+    note: str = ""
+    id: int | None = None
+
+
+def _conflict() -> Conflict:
+    return Conflict(
+        "conflict", _("Someone else changed this contract meanwhile. Reload it and make your change again.")
+    )
+
+
+def _lock_contract(contract: Contract) -> Contract:
+    return Contract.objects.select_for_update().get(pk=contract.pk)
+
+
+def _plan_snapshot(contract: Contract) -> list[dict[str, Any]]:
+    return [
+        {"id": pk, "due_on": due.isoformat(), "amount": str(amount), "note": note}
+        for pk, due, amount, note in contract.plan_lines.order_by("due_on", "id").values_list(
+            "pk", "due_on", "amount", "note"
+        )
+    ]
+
+
+def plan_lines_set(
+    *, actor: User, contract: Contract, lines: list[PlanLineIn], lock_version: int | None
+) -> list[PaymentPlanLine]:
+    """Replace the plan with ``lines``: lines with an ``id`` are changed, new ones added, missing
+    ones removed (only if nothing was paid on them)."""
+    require_visible(actor, contract)
+    if len(lines) > MAX_PLAN_LINES:
+        raise invalid("lines", _("A payment plan has at most 120 lines."))
+    with transaction.atomic():
+        current = _lock_contract(contract)
+        if lock_version is None or current.lock_version != lock_version:
+            raise _conflict()
+        if current.status in (ContractStatus.COMPLETED, ContractStatus.TERMINATED):
+            raise ApplicationError("contract_closed", _("A completed or terminated contract cannot be changed."))
+        existing = {line.pk: line for line in PaymentPlanLine.objects.select_for_update().filter(contract=current)}
+        cleaned: list[tuple[PlanLineIn, decimal.Decimal, str]] = []
+        seen: set[int] = set()
+        for index, line in enumerate(lines, start=1):
+            field = f"lines.{index}"
+            if not isinstance(line.due_on, dt.date):
+                raise invalid(field, _("Line %(n)s: enter a due date.") % {"n": index})
+            amount = _clean_amount(line.amount, current.currency, field)
+            if amount <= 0:
+                raise invalid(field, _("Line %(n)s: the amount must be more than zero.") % {"n": index})
+            note = " ".join(str(line.note or "").split())
+            if len(note) > 200:
+                raise invalid(field, _("Line %(n)s: a note has at most 200 characters.") % {"n": index})
+            if line.id is not None:
+                if line.id not in existing or line.id in seen:
+                    raise invalid(field, _("Line %(n)s is not a line of this plan.") % {"n": index})
+                seen.add(line.id)
+                if amount < existing[line.id].paid_amount:
+                    raise invalid(
+                        field,
+                        _("Line %(n)s: %(paid)s is already paid on it; it cannot ask for less.")
+                        % {"n": index, "paid": f"{existing[line.id].paid_amount:,}"},
+                        code="below_paid",
+                    )
+            cleaned.append((line, amount, note))
+        total = sum((amount for _line, amount, _note in cleaned), decimal.Decimal(0))
+        if total > current.amount:
+            raise invalid(
+                "lines",
+                _("The plan (%(total)s) adds up to more than the contract amount (%(amount)s).")
+                % {"total": f"{total:,}", "amount": f"{current.amount:,}"},
+                code="plan_exceeds_amount",
+            )
+        removed = [pk for pk in existing if pk not in seen]
+        if any(existing[pk].paid_amount > 0 for pk in removed):
+            raise invalid("lines", _("A line that has payments cannot be removed."), code="line_paid")
+        before = _plan_snapshot(current)
+        PaymentPlanLine.objects.filter(pk__in=removed).delete()
+        result: list[PaymentPlanLine] = []
+        for line, amount, note in cleaned:
+            if line.id is not None:
+                row = existing[line.id]
+                row.due_on, row.amount, row.note = line.due_on, amount, note
+                if row.paid_amount < row.amount:
+                    row.paid_on = None
+                elif row.paid_on is None:
+                    row.paid_on = (
+                        Payment.objects.filter(allocations__plan_line=row)
+                        .order_by("-received_on")
+                        .values_list("received_on", flat=True)
+                        .first()
+                    )
+                row.save(update_fields=["due_on", "amount", "note", "paid_on"])
+            else:
+                row = PaymentPlanLine.objects.create(contract=current, due_on=line.due_on, amount=amount, note=note)
+            result.append(row)
+        current.updated_at = timezone.now()
+        current.lock_version = F("lock_version") + 1
+        current.save(update_fields=["updated_at", "lock_version"])
+        after = _plan_snapshot(current)
+        if before != after:
+            audit.record_event(
+                actor=actor, event="contract.plan_set", obj=current, field="plan", old_value=before, new_value=after
+            )
+    contract.refresh_from_db()
+    return sorted(result, key=lambda r: (r.due_on, r.pk))
+
+
+def allocate_oldest_first(
+    open_lines: list[tuple[int, decimal.Decimal]], amount: decimal.Decimal
+) -> list[tuple[int, decimal.Decimal]]:
+    """Pure: ``open_lines`` are (line id, still owed) in due order; the payment fills the first,
+    then the next. Returns (line id, allocated) for the lines it touches; raises if it does not fit."""
+    left = amount
+    result: list[tuple[int, decimal.Decimal]] = []
+    for line_id, owed in open_lines:
+        if left <= 0:
+            break
+        if owed <= 0:
+            continue
+        take = min(owed, left)
+        result.append((line_id, take))
+        left -= take
+    if left > 0:
+        raise ValueError("the payment is larger than what is owed")
+    return result
+
+
+def payment_record(
+    *,
+    actor: User,
+    contract: Contract,
+    received_on: dt.date,
+    amount: decimal.Decimal | str,
+    method: str = PaymentMethod.BANK_TRANSFER,
+    reference: str = "",
+    note: str = "",
+) -> Payment:
+    require_visible(actor, contract)
+    if not isinstance(received_on, dt.date):
+        raise invalid("received_on", _("Enter a valid date."))
+    if received_on > timezone.localdate():
+        raise invalid("received_on", _("A payment cannot be received in the future."))
+    if method not in PaymentMethod.values:
+        raise invalid("method", _("Select a valid choice."))
+    reference = " ".join(str(reference or "").split())
+    if len(reference) > 100:
+        raise invalid("reference", _("A reference has at most 100 characters."))
+    note = str(note or "").strip()
+    if len(note) > 500:
+        raise invalid("note", _("A note has at most 500 characters."))
+    with transaction.atomic():
+        current = _lock_contract(contract)
+        value = _clean_amount(amount, current.currency)
+        if value <= 0:
+            raise invalid("amount", _("The amount must be more than zero."))
+        if current.status == ContractStatus.DRAFT:
+            raise ApplicationError(
+                "contract_draft", _("Activate the contract before recording payments."), details={"contract": []}
+            )
+        # The contract row is locked: every other payment on it waits here, so the lines read next
+        # are current and the sum below cannot be overtaken.
+        open_lines = list(
+            PaymentPlanLine.objects.select_for_update()
+            .filter(contract=current, paid_amount__lt=F("amount"))
+            .order_by("due_on", "id")
+        )
+        owed = sum((line.amount - line.paid_amount for line in open_lines), decimal.Decimal(0))
+        if value > owed:
+            raise invalid(
+                "amount",
+                _(
+                    "The payment (%(amount)s) is more than the payment plan still asks for (%(owed)s). "
+                    "Extend the plan first."
+                )
+                % {"amount": f"{current.currency} {value:,}", "owed": f"{current.currency} {owed:,}"},
+                code="overpayment",
+            )
+        payment = Payment.objects.create(
+            contract=current,
+            received_on=received_on,
+            amount=value,
+            currency=current.currency,
+            method=method,
+            reference=reference,
+            note=note,
+            recorded_by=actor,
+        )
+        by_id = {line.pk: line for line in open_lines}
+        parts = allocate_oldest_first([(line.pk, line.amount - line.paid_amount) for line in open_lines], value)
+        PaymentAllocation.objects.bulk_create(
+            [PaymentAllocation(payment=payment, plan_line_id=pk, amount=part) for pk, part in parts]
+        )
+        for pk, part in parts:
+            line = by_id[pk]
+            line.paid_amount += part
+            if line.paid_amount >= line.amount:
+                line.paid_on = received_on
+            line.save(update_fields=["paid_amount", "paid_on"])
+        Contract.objects.filter(pk=current.pk).update(received_amount=F("received_amount") + value)
+        audit.record_created(
+            actor=actor,
+            obj=payment,
+            values={
+                **audit.snapshot(payment, PAYMENT_FIELDS),
+                "allocations": [{"plan_line": pk, "amount": str(part)} for pk, part in parts],
+            },
+        )
+    contract.refresh_from_db()
+    return payment
+
+
+def payment_delete(*, actor: User, payment: Payment) -> None:
+    """Remove a payment and give back what it paid on each plan line."""
+    contract = payment.contract
+    require_visible(actor, contract)
+    if not actor.is_active:
+        raise forbidden()
+    with transaction.atomic():
+        current = _lock_contract(contract)
+        row = Payment.objects.select_for_update().filter(pk=payment.pk, contract=current).first()
+        if row is None:
+            from bridgecrm.contracts.services.contracts import not_found
+
+            raise not_found()
+        allocations = list(row.allocations.all())
+        lines = {
+            line.pk: line
+            for line in PaymentPlanLine.objects.select_for_update().filter(pk__in=[a.plan_line_id for a in allocations])
+        }
+        values = {
+            **audit.snapshot(row, PAYMENT_FIELDS),
+            "allocations": [{"plan_line": a.plan_line_id, "amount": str(a.amount)} for a in allocations],
+        }
+        row_pk = row.pk
+        row.delete()  # the allocations go with it
+        row.pk = row_pk  # for the audit row
+        for allocation in allocations:
+            line = lines[allocation.plan_line_id]
+            line.paid_amount -= allocation.amount
+            if line.paid_amount < line.amount:
+                line.paid_on = None
+            line.save(update_fields=["paid_amount", "paid_on"])
+        Contract.objects.filter(pk=current.pk).update(received_amount=F("received_amount") - row.amount)
+        audit.record_deleted(actor=actor, obj=row, values=values)
+    contract.refresh_from_db()
+
+
+def contract_received_check(contract: Contract) -> bool:
+    """Invariant used by tests: the kept totals equal the allocations."""
+    allocated = PaymentAllocation.objects.filter(payment__contract=contract).aggregate(s=Sum("amount"))["s"] or 0
+    received = Payment.objects.filter(contract=contract).aggregate(s=Sum("amount"))["s"] or 0
+    return bool(
+        quantize(decimal.Decimal(allocated), contract.currency)
+        == quantize(decimal.Decimal(received), contract.currency)
+        == contract.received_amount
+    )
