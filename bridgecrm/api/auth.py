@@ -10,7 +10,7 @@ from ninja.security import HttpBearer
 
 from bridgecrm.core import context
 from bridgecrm.core.context import Source
-from bridgecrm.core.errors import ApplicationError, PermissionDenied
+from bridgecrm.core.errors import ApplicationError, PermissionDenied, Unprocessable
 from bridgecrm.users import policies, services
 
 QUERY_TOKEN_PARAMS = ("token", "access_token", "api_key", "apikey", "key", "bearer")
@@ -36,6 +36,14 @@ class TokenAuth(HttpBearer):
             raise PermissionDenied("forbidden", _("You do not have permission to do this."))
         if api_token.read_only and request.method not in SAFE_METHODS:
             raise PermissionDenied("read_only_token", _("This token is read-only."))
+        repeated = sorted(name for name, values in request.GET.lists() if len(values) > 1)
+        if repeated:
+            # No query parameter of this API is a list: a repeated one is ambiguous, not "the last wins".
+            raise Unprocessable(
+                "invalid",
+                _("The request is not valid."),
+                details={name: [_("Give this parameter once.")] for name in repeated},
+            )
         request.user = user
         request.api_token = api_token  # type: ignore[attr-defined]
         context.set_source(Source.API)

@@ -32,5 +32,11 @@ class Conflict(ApplicationError):
     status = 409
 
 
+class Unprocessable(ApplicationError):
+    """The request's shape is wrong (the API's 422, like its schema validation errors)."""
+
+    status = 422
+
+
 class Throttled(ApplicationError):
     status = 429
