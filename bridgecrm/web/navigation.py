@@ -25,6 +25,8 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem(_("Home"), "web:home", lambda u: True),
     NavItem(_("Customers"), "customers:list", lambda u: True),
+    NavItem(_("Deals"), "pipeline:deals", lambda u: True),
+    NavItem(_("Board"), "pipeline:board", lambda u: True),
     NavItem(_("Products"), "pipeline:products", lambda u: True),
     NavItem(_("People"), "users:people", lambda u: True),
     NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
