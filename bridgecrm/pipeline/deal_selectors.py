@@ -155,7 +155,8 @@ def deal_stage_history(*, actor: User, deal: Deal) -> list[StageStay]:
         if i + 1 < len(changes):
             stays.append(StageStay(change, changes[i + 1].seconds_in_from_stage, False))
         else:
-            stays.append(StageStay(change, max(0, int((now - change.changed_at).total_seconds())), True))
+            since = deal.stage_entered_at or change.changed_at
+            stays.append(StageStay(change, max(0, int((now - since).total_seconds())), True))
     return stays
 
 
