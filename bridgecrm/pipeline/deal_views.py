@@ -30,7 +30,7 @@ from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.pipeline import deal_selectors as selectors
 from bridgecrm.pipeline import deals as services
 from bridgecrm.pipeline import forms, policies
-from bridgecrm.pipeline.models import Deal, DealStatus, LostReason, Pipeline, Stage, StageKind
+from bridgecrm.pipeline.models import Deal, DealStatus, LostReason, Pipeline, Product, Stage, StageKind
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of as _actor
 from bridgecrm.users.viewtools import form_errors, guarded
@@ -252,6 +252,7 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
             "blank_lines": range(len(lines), len(lines) + 3),
             "lines_total": sum((line.subtotal for line in lines), decimal.Decimal(0)) if lines else None,
             "reasons": _reasons(),
+            "products": list(Product.objects.filter(is_active=True).order_by("name", "id")[:500]),
             "may_delete": policies.may_delete_deal(actor, deal),
             "is_open": deal.status == DealStatus.OPEN,
             "base_currency": CompanyProfile.current().base_currency,
@@ -332,6 +333,10 @@ def deal_lines(request: HttpRequest, deal_id: int) -> HttpResponse:
         row["product"] = request.POST.get(prefix + "product", "").strip()
         if not row["name"] and not row["product"] and not row["unit_price"]:
             continue  # an empty row
+        if row["product"] and not row["unit_price"]:
+            product = Product.objects.filter(pk=_int(row["product"], 0, low=0, high=2**62), is_active=True).first()
+            if product is not None and product.currency == deal.currency:
+                row["unit_price"] = str(product.list_price)  # the list price, for a product picked without one
         lines.append(row)
     try:
         version = int(request.POST.get("version", ""))

@@ -330,3 +330,25 @@ def test_customer_timeline_lists_deal_events(setup) -> None:
     assert [i for i in customer_timeline(actor=company.teammate, customer=customer) if i.kind == "deal"] == []
     assert DealStageChange.objects.filter(deal=deal).count() == 2
     assert AuditEntry.objects.for_object(deal).exists()
+
+
+def test_lines_form_with_a_product_at_its_list_price(setup) -> None:
+    company, _p, customer, _c, _r = setup
+    product = services.product_create(
+        actor=company.admin, sku="LIC-9", name="CRM 许可", category="software", list_price="1999.00"
+    )
+    deal = make_deal(company.owner, customer)
+    client = signed_in(company.owner)
+    assert product.name in client.get(reverse("pipeline:deal_detail", args=[deal.pk])).content.decode()
+    client.post(
+        reverse("pipeline:deal_lines", args=[deal.pk]),
+        {"version": 1, "line-0-product": product.pk, "line-0-name": "", "line-0-quantity": "3"}
+        | {"line-0-unit_price": ""},
+    )
+    line = deal.lines.get()
+    assert (line.product, line.name, line.unit_price, line.subtotal) == (
+        product,
+        "CRM 许可",
+        Decimal("1999.00"),
+        Decimal("5997.00"),
+    )
