@@ -9,5 +9,10 @@ class PipelineConfig(AppConfig):
 
     def ready(self) -> None:
         from bridgecrm.core.audit import register_audited
+        from bridgecrm.core.timeline import register_customer_timeline
+        from bridgecrm.pipeline.timeline import deal_items
 
-        register_audited("pipeline.Product", "pipeline.Pipeline", "pipeline.Stage", "pipeline.LostReason")
+        register_audited(
+            "pipeline.Product", "pipeline.Pipeline", "pipeline.Stage", "pipeline.LostReason", "pipeline.Deal"
+        )
+        register_customer_timeline("deal", deal_items)

@@ -15,14 +15,40 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.core import audit, money
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.pipeline import gates, policies
+from bridgecrm.pipeline.deals import (  # deals have their own module; their services are re-exported here
+    deal_close_lost as deal_close_lost,
+)
+from bridgecrm.pipeline.deals import (
+    deal_close_won as deal_close_won,
+)
+from bridgecrm.pipeline.deals import (
+    deal_create as deal_create,
+)
+from bridgecrm.pipeline.deals import (
+    deal_delete as deal_delete,
+)
+from bridgecrm.pipeline.deals import (
+    deal_lines_set as deal_lines_set,
+)
+from bridgecrm.pipeline.deals import (
+    deal_move_to_stage as deal_move_to_stage,
+)
+from bridgecrm.pipeline.deals import (
+    deal_reopen as deal_reopen,
+)
+from bridgecrm.pipeline.deals import (
+    deal_update as deal_update,
+)
 from bridgecrm.pipeline.models import (
+    Deal,
+    DealStageChange,
     ForecastCategory,
     LostReason,
     Pipeline,
@@ -430,6 +456,12 @@ def stage_delete(*, actor: User, stage: Stage) -> None:
             }
             message, code = messages[StageKind(locked.kind)]
             raise ApplicationError(code, message, details={"stage": [str(message)]})
+        if (
+            Deal.objects.filter(stage_id=locked.pk).exists()
+            or DealStageChange.objects.filter(Q(to_stage_id=locked.pk) | Q(from_stage_id=locked.pk)).exists()
+        ):
+            message = _("Deals are or were in this stage, so it cannot be deleted; rename it instead.")
+            raise ApplicationError("stage_in_use", message, details={"stage": [str(message)]})
         audit.record_deleted(actor=actor, obj=locked, values=_stage_snapshot(locked))
         locked.delete()
         _renumber(pipeline, list(Stage.objects.filter(pipeline=pipeline).order_by("order")))

@@ -25,6 +25,8 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem(_("Home"), "web:home", lambda u: True),
     NavItem(_("Customers"), "customers:list", lambda u: True),
+    NavItem(_("Deals"), "pipeline:deals", lambda u: True),
+    NavItem(_("Board"), "pipeline:board", lambda u: True),
     NavItem(_("Products"), "pipeline:products", lambda u: True),
     NavItem(_("Contracts"), "contracts:contracts", lambda u: True),
     NavItem(_("Collections"), "contracts:collections", lambda u: True),
@@ -49,4 +51,8 @@ def items_for(user: Any, current_path: str) -> list[dict[str, Any]]:
         url = reverse(item.url_name)
         active = current_path == url if url == "/" else current_path.startswith(url)
         result.append({"label": item.label, "url": url, "section": item.section, "active": active})
+    # Only the most specific match is current (/deals/board/ is the board, not the deal list).
+    longest = max((len(str(r["url"])) for r in result if r["active"]), default=0)
+    for r in result:
+        r["active"] = r["active"] and len(str(r["url"])) == longest
     return result
