@@ -74,8 +74,10 @@ class FollowUpFilterForm(BridgeForm):
 class FollowUpForm(BridgeForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=FollowUpKind.choices, initial=FollowUpKind.CALL)
     occurred_at = _datetime(_("When"))
-    contact = forms.ModelChoiceField(label=_("Contact"), queryset=Contact.objects.none(), required=False)
-    deal = forms.ModelChoiceField(label=_("Deal"), queryset=Deal.objects.none(), required=False)
+    contact = forms.ModelChoiceField(
+        label=_("Contact"), queryset=Contact.objects.none(), required=False, empty_label="—"
+    )
+    deal = forms.ModelChoiceField(label=_("Deal"), queryset=Deal.objects.none(), required=False, empty_label="—")
     summary = forms.CharField(label=_("What happened"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
     outcome = forms.ChoiceField(label=_("Outcome"), choices=ANY + FollowUpOutcome.choices, required=False)
     next_follow_up_on = forms.DateField(label=_("Next follow-up"), required=False, widget=DateInput())
