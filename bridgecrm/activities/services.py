@@ -88,6 +88,27 @@ def _stale(what: Any, current: int) -> Conflict:
     return Conflict("stale", what, details={"current_version": [str(current)]})
 
 
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
+
+
+def _moment(field: str, value: Any, *, required: bool = False) -> dt.datetime | None:
+    """An aware time, stored in UTC, within a sane range (a databases-safe offset and year)."""
+    if value is None or value == "":
+        if required:
+            raise _invalid(field, _("Enter a valid date and time."))
+        return None
+    if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+        raise _invalid(field, _("Enter a valid date and time."))
+    try:
+        moment = value.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:
+        raise _invalid(field, _("Enter a valid date and time.")) from exc
+    if not EARLIEST <= moment <= LATEST:
+        raise _invalid(field, _("Enter a valid date and time."))
+    return moment
+
+
 def company_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(settings.BRIDGE_DEFAULT_TIME_ZONE)
 
@@ -179,9 +200,8 @@ def _clean_follow_up(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]
     if len(summary) > 4000:
         raise _invalid("summary", _("This value is too long."))
     out["summary"] = summary
-    occurred = out.get("occurred_at") or now
-    if timezone.is_naive(occurred):
-        raise _invalid("occurred_at", _("Enter a valid date and time."))
+    occurred = _moment("occurred_at", out.get("occurred_at") or now, required=True)
+    assert occurred is not None
     if occurred > now + FUTURE_SLACK:
         raise _invalid("occurred_at", _("A follow-up cannot be logged for the future."))
     out["occurred_at"] = occurred
@@ -191,7 +211,7 @@ def _clean_follow_up(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]
     latitude = _decimal("checkin_latitude", out.get("checkin_latitude"), -90, 90)
     longitude = _decimal("checkin_longitude", out.get("checkin_longitude"), -180, 180)
     address = " ".join(str(out.get("checkin_address") or "").split())
-    checkin_at = out.get("checkin_at")
+    checkin_at = _moment("checkin_at", out.get("checkin_at"))
     has_checkin = latitude is not None or longitude is not None or bool(address) or checkin_at is not None
     if has_checkin and out["kind"] != FollowUpKind.VISIT:
         raise _invalid("checkin_latitude", _("Only a visit has a check-in."))
@@ -199,7 +219,7 @@ def _clean_follow_up(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]
         raise _invalid("checkin_longitude", _("Give both the latitude and the longitude."))
     if len(address) > 200:
         raise _invalid("checkin_address", _("This value is too long."))
-    if checkin_at is not None and (timezone.is_naive(checkin_at) or checkin_at > now + FUTURE_SLACK):
+    if checkin_at is not None and checkin_at > now + FUTURE_SLACK:
         raise _invalid("checkin_at", _("Enter a check-in time that is not in the future."))
     if checkin_at is None and latitude is not None:
         checkin_at = occurred
@@ -351,12 +371,12 @@ def _clean_task(values: dict[str, Any]) -> dict[str, Any]:
     out["notes"] = str(out.get("notes") or "").strip()
     if len(out["notes"]) > 4000:
         raise _invalid("notes", _("This value is too long."))
-    due = out.get("due_at")
-    if due is None or timezone.is_naive(due):
-        raise _invalid("due_at", _("Enter a valid date and time."))
-    remind = out.get("remind_at")
-    if remind is not None and (timezone.is_naive(remind) or remind > due):
+    due = _moment("due_at", out.get("due_at"), required=True)
+    assert due is not None
+    remind = _moment("remind_at", out.get("remind_at"))
+    if remind is not None and remind > due:
         raise _invalid("remind_at", _("The reminder must come before the task is due."))
+    out["due_at"], out["remind_at"] = due, remind
     if str(out.get("priority") or "") not in TaskPriority.values:
         raise _invalid("priority", _("Select a valid choice."))
     return out
