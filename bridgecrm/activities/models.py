@@ -69,6 +69,7 @@ class FollowUp(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = FollowUpQuerySet.as_manager()
 
@@ -140,6 +141,7 @@ class Task(models.Model):
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = TaskQuerySet.as_manager()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from bridgecrm.core import selectors as audit_selectors
 from bridgecrm.core.errors import ApplicationError, PermissionDenied
+from bridgecrm.core.timeline import customer_timeline
 from bridgecrm.customers import forms, phones, policies, selectors, services
 from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.users.viewtools import actor_of as _actor
@@ -23,6 +25,7 @@ from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+ACTIVITY_PAGE = 20
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -95,6 +98,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     timeline = audit_selectors.audit_timeline(
         visible_obj=customer, include_security=False, cursor=_cursor(request), limit=20
     )
+    activity = customer_timeline(actor=actor, customer=customer, before=_before(request), limit=ACTIVITY_PAGE)
     return render(
         request,
         "customers/customer_detail.html",
@@ -102,6 +106,8 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "customer": customer,
             "contacts": contacts,
             "timeline": timeline,
+            "activity": activity,
+            "activity_older": _encode_before(activity[-1].at) if len(activity) == ACTIVITY_PAGE else "",
             "contact_form": forms.ContactForm(initial={"is_primary": not contacts}),
             "may_delete": policies.may_delete(actor, customer),
         },
@@ -235,3 +241,16 @@ def view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
 def _cursor(request: HttpRequest) -> audit_selectors.Cursor | None:
     raw = request.GET.get("after", "")
     return audit_selectors.Cursor.decode(raw) if raw else None
+
+
+def _encode_before(at: dt.datetime) -> str:
+    """The activity timeline's keyset cursor: the oldest shown item's time in UTC microseconds."""
+    return str(int(at.timestamp()) * 1_000_000 + at.microsecond)
+
+
+def _before(request: HttpRequest) -> dt.datetime | None:
+    raw = request.GET.get("before", "")
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    micros = int(raw)
+    return dt.datetime.fromtimestamp(micros // 1_000_000, tz=dt.UTC).replace(microsecond=micros % 1_000_000)

@@ -24,6 +24,10 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem(_("Home"), "web:home", lambda u: True),
+    NavItem(_("My day"), "activities:my_day", lambda u: True),
+    NavItem(_("Calendar"), "activities:calendar", lambda u: True),
+    NavItem(_("Follow-ups"), "activities:follow_ups", lambda u: True),
+    NavItem(_("Tasks"), "activities:tasks", lambda u: True),
     NavItem(_("Customers"), "customers:list", lambda u: True),
     NavItem(_("Deals"), "pipeline:deals", lambda u: True),
     NavItem(_("Board"), "pipeline:board", lambda u: True),

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
 
+from bridgecrm.activities import selectors as activity_selectors
 from bridgecrm.core.models import AuditEntry
 from bridgecrm.customers import selectors as customer_selectors
 from bridgecrm.customers.models import Customer
@@ -29,6 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "colleague_count": selectors.user_list(actor=actor, active=True).count(),
         "managed_teams": list(Team.objects.visible_to(actor).filter(manager=actor)),
         "recent_entries": list(AuditEntry.objects.for_object(actor).order_by("-at", "-id")[:8]),
+        "day": activity_selectors.my_day(actor=actor, limit=10),
     }
     return render(request, "web/home.html", context)
 
