@@ -225,6 +225,8 @@ class Deal(models.Model):
         indexes = [
             models.Index(fields=["-updated_at", "-id"], name="deal_updated"),
             models.Index(fields=["owner", "-updated_at"], name="deal_owner_updated"),
+            # "my day": the owner's open deals longest in their stage (the stale ones) first.
+            models.Index(fields=["owner", "status", "stage_entered_at"], name="deal_owner_status_entered"),
             models.Index(fields=["customer", "-updated_at"], name="deal_customer_updated"),
             models.Index(fields=["stage", "-updated_at", "-id"], name="deal_stage_updated"),
             models.Index(fields=["pipeline", "status", "stage"], name="deal_pipeline_status"),
