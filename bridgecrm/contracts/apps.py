@@ -14,3 +14,7 @@ class ContractsConfig(AppConfig):
             "contracts.Quote", "contracts.Contract", "contracts.PaymentPlanLine", "contracts.Payment",
             "contracts.DocumentSettings",
         )  # fmt: skip
+        from bridgecrm.contracts.selectors_quotes import customer_timeline_quotes
+        from bridgecrm.core.timeline import register_customer_timeline
+
+        register_customer_timeline("quote", customer_timeline_quotes)

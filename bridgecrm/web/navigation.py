@@ -26,11 +26,13 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Home"), "web:home", lambda u: True),
     NavItem(_("Customers"), "customers:list", lambda u: True),
     NavItem(_("Products"), "pipeline:products", lambda u: True),
+    NavItem(_("Quotes"), "contracts:quotes", lambda u: True),
     NavItem(_("People"), "users:people", lambda u: True),
     NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
     NavItem(_("Teams"), "users:manage_teams", policies.may_manage_teams, "admin"),
     NavItem(_("Roles"), "users:manage_roles", policies.may_manage_roles, "admin"),
     NavItem(_("Pipelines"), "pipeline:pipelines", pipeline_policies.may_manage, "admin"),
+    NavItem(_("Document settings"), "contracts:document_settings", lambda u: u.can("company.manage"), "admin"),
     NavItem(_("Audit trail"), "users:audit_search", policies.may_search_audit, "admin"),
     NavItem(_("API docs"), "api-1.0.0:openapi-view", policies.may_use_api, "admin"),
 )
