@@ -8,9 +8,10 @@ converted to TrueType quadratics (fontTools' cu2qu): fpdf2 then embeds an ordina
 with ``Identity-H`` and a ``ToUnicode`` map, which every viewer and extractor reads. The subset of a
 one-page quote is a few dozen kilobytes and takes a fraction of a second.
 
-Font discovery: ``settings.BRIDGE_PDF_FONT`` (a path, optionally ``path#index`` for a face in a
-collection), then the usual system locations on Debian/Ubuntu, Fedora, Arch, macOS and Windows,
-then ``fc-match``. Without a CJK font, :class:`PdfFontMissing` says what to install.
+Font discovery: ``settings.BRIDGE_PDF_FONT`` (from the environment variable of that name: a path,
+optionally ``path#index`` for a face in a collection), then the usual system locations on
+Debian/Ubuntu, Fedora, Arch, macOS and Windows, then ``fc-match``. Without a CJK font,
+:class:`PdfFontMissing` says what to install.
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ SQLite (one writer at a time: BEGIN IMMEDIATE with a busy timeout makes the othe
 
 from __future__ import annotations
 
+import importlib
 import threading
 
 import pytest
+from django.apps import apps
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -18,8 +20,15 @@ from bridgecrm.customers.tests.factories import make_customer
 THREADS = 50
 
 
+@pytest.fixture
+def default_roles(transactional_db: None) -> None:
+    """The roles a data migration made: a transactional test before this one may have flushed them."""
+    migration = importlib.import_module("bridgecrm.users.migrations.0002_default_roles")
+    migration.create(apps, None)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_fifty_concurrent_quote_creations_get_fifty_distinct_numbers() -> None:
+def test_fifty_concurrent_quote_creations_get_fifty_distinct_numbers(default_roles: None) -> None:
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip("an in-memory SQLite database is not shared between threads' connections")
     company = build_company()
