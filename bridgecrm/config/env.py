@@ -62,6 +62,7 @@ class Env:
     site_url: str
     task_backend: str
     log_level: str
+    pdf_font: str  # a CJK font file for PDFs ("path" or "path#face index"); empty: look in the usual places
 
 
 def read_env() -> Env:
@@ -81,6 +82,7 @@ def read_env() -> Env:
         site_url=os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/"),
         task_backend=os.environ.get("BRIDGE_TASK_BACKEND", "immediate" if testing else "database"),
         log_level=os.environ.get("LOG_LEVEL", "INFO"),
+        pdf_font=os.environ.get("BRIDGE_PDF_FONT", ""),
     )
 
 

@@ -17,3 +17,7 @@ class ContractsConfig(AppConfig):
         from bridgecrm.contracts.timeline_money import register_money_sources
 
         register_money_sources()
+        from bridgecrm.contracts.selectors_quotes import customer_timeline_quotes
+        from bridgecrm.core.timeline import register_customer_timeline
+
+        register_customer_timeline("quote", customer_timeline_quotes)

@@ -32,6 +32,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Deals"), "pipeline:deals", lambda u: True),
     NavItem(_("Board"), "pipeline:board", lambda u: True),
     NavItem(_("Products"), "pipeline:products", lambda u: True),
+    NavItem(_("Quotes"), "contracts:quotes", lambda u: True),
     NavItem(_("Contracts"), "contracts:contracts", lambda u: True),
     NavItem(_("Collections"), "contracts:collections", lambda u: True),
     NavItem(_("People"), "users:people", lambda u: True),
@@ -40,6 +41,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Roles"), "users:manage_roles", policies.may_manage_roles, "admin"),
     NavItem(_("Pipelines"), "pipeline:pipelines", pipeline_policies.may_manage, "admin"),
     NavItem(_("Exchange rates"), "contracts:exchange_rates", lambda u: u.can("company.manage"), "admin"),
+    NavItem(_("Document settings"), "contracts:document_settings", lambda u: u.can("company.manage"), "admin"),
     NavItem(_("Audit trail"), "users:audit_search", policies.may_search_audit, "admin"),
     NavItem(_("API docs"), "api-1.0.0:openapi-view", policies.may_use_api, "admin"),
 )

@@ -10,6 +10,7 @@ ALLOWED_HOSTS = ENV.allowed_hosts
 SITE_URL = ENV.site_url
 VAR_DIR = ENV.var_dir
 TESTING = ENV.testing
+BRIDGE_PDF_FONT = ENV.pdf_font  # see contracts/pdf.py
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
