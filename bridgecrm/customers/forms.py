@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bridgecrm.core.forms import BridgeForm, FastSelect
 from bridgecrm.customers.models import (
@@ -151,7 +152,7 @@ class CustomerForm(BridgeForm):
 
 class ContactForm(BridgeForm):
     name = forms.CharField(label=_("Name"), max_length=100)
-    title = forms.CharField(label=_("Title"), max_length=100, required=False)
+    title = forms.CharField(label=pgettext_lazy("job title", "Title"), max_length=100, required=False)
     decision_role = forms.ChoiceField(
         label=_("Role in the decision"), choices=ANY + DecisionRole.choices, required=False
     )

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bridgecrm.core.visibility import OwnedQuerySet
 
@@ -18,7 +19,7 @@ class CustomerKind(models.TextChoices):
 class LifecycleStage(models.TextChoices):
     LEAD = "lead", _("Lead")
     PROSPECT = "prospect", _("Prospect")
-    CUSTOMER = "customer", _("Customer")
+    CUSTOMER = "customer", pgettext_lazy("lifecycle stage", "Customer")
     CHURNED = "churned", _("Churned")
 
 
@@ -225,7 +226,7 @@ class Contact(models.Model):
         Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer")
     )
     name = models.CharField(_("name"), max_length=100)
-    title = models.CharField(_("title"), max_length=100, blank=True)
+    title = models.CharField(pgettext_lazy("job title", "title"), max_length=100, blank=True)
     decision_role = models.CharField(_("role in the decision"), max_length=20, choices=DecisionRole.choices, blank=True)
     email = models.EmailField(_("e-mail"), blank=True, db_index=True)  # stored lower-cased
     wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)

@@ -326,7 +326,7 @@ def test_customer_timeline_lists_deal_events(setup) -> None:
     with CaptureQueriesContext(connection) as ctx:
         items = [i for i in customer_timeline(actor=company.owner, customer=customer, limit=5) if i.kind == "deal"]
     assert [i.title for i in items] == ["Deal lost: 时间线商机", "Deal created: 时间线商机"]
-    assert len(ctx.captured_queries) <= 6
+    assert len(ctx.captured_queries) <= 12  # a fixed number per registered source (deals, follow-ups, quotes…)
     assert [i for i in customer_timeline(actor=company.teammate, customer=customer) if i.kind == "deal"] == []
     assert DealStageChange.objects.filter(deal=deal).count() == 2
     assert AuditEntry.objects.for_object(deal).exists()
