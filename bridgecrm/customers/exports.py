@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from bridgecrm.core.exports import Cell
 from bridgecrm.customers import phones, selectors
@@ -116,7 +117,7 @@ def contact_header() -> list[str]:
         _("ID"),
         _("Name"),
         _("Customer ID"),
-        _("Customer"),
+        pgettext("the company a contact works for", "Customer"),
         _("Title"),
         _("Role in the decision"),
         _("Primary contact"),

@@ -19,7 +19,9 @@ from bridgecrm.customers.tests.factories import make_contact, make_customer
 
 pytestmark = pytest.mark.django_db
 
-DANGEROUS = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "A\x00B", "\x00=NUL"]
+# PostgreSQL text cannot hold NUL at all; SQLite can, so there the export must drop it.
+NUL_CELLS = ["A\x00B", "\x00=NUL"] if connection.vendor == "sqlite" else []
+DANGEROUS = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", *NUL_CELLS]
 
 
 def _body(response) -> bytes:
@@ -65,7 +67,8 @@ def test_customer_csv_has_bom_chinese_labels_and_neutralised_cells(data) -> None
     assert sorted(n for n in names if n.startswith("'")) == sorted(
         "'" + t.replace("\x00", "") for t in DANGEROUS if t[0] in "=+-@\t\x00"
     )
-    assert "AB" in names  # a NUL inside a cell is dropped too
+    if NUL_CELLS:
+        assert "AB" in names  # a NUL inside a cell is dropped too
     acme = next(r for r in body if r[1] == "深圳华强电子有限公司")
     assert acme[3] == "Customer"  # the label, not the code
     assert sorted(acme[14].split(", ")) == ["vip", "重点客户"]
@@ -89,7 +92,8 @@ def test_customer_xlsx_is_a_workbook_with_the_same_rows(data) -> None:
     rows = _xlsx(response)
     names = sorted(r[1] for r in rows[1:])
     assert len(names) == len(DANGEROUS)
-    assert names == sorted(["'=1+2", "'+SUM(A1)", "'-2+3", "'@cmd", "'\tTAB", "AB", "'=NUL"])
+    expected = ["'=1+2", "'+SUM(A1)", "'-2+3", "'@cmd", "'\tTAB"] + (["AB", "'=NUL"] if NUL_CELLS else [])
+    assert names == sorted(expected)
 
 
 def test_filters_saved_views_and_visibility_are_honoured(data) -> None:
