@@ -29,6 +29,9 @@ class Case:
     budget_ms: float | None = None  # p95 server time budget, if the issue sets one
     same_queries: str = ""  # cases sharing this key must run the same number of queries
     note: str = ""
+    skip: str = ""  # why the case cannot run here (e.g. its page is built in another branch)
+    repeat: int | None = None  # timed requests for this case (default: the run's ``--repeat``)
+    measure_memory: bool = False  # one more request under tracemalloc: peak Python allocations
 
 
 @dataclass
@@ -206,6 +209,13 @@ def audit_cases(ctx: Context) -> list[Case]:
     ]
 
 
+def _crm_cases(ctx: Context) -> list[Case]:
+    from bench.crm_cases import crm_cases
+
+    return crm_cases(ctx)
+
+
 SUITES: dict[str, Callable[[Context], list[Case]]] = {
     "audit": audit_cases,
+    "crm": _crm_cases,
 }

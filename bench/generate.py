@@ -497,6 +497,7 @@ class GenerateReport:
     audit_rows: int
     inserted: int
     seconds: float
+    crm_rows: dict[str, int] | None = None
 
 
 def generate(
@@ -510,13 +511,21 @@ def generate(
     started = time.perf_counter()
     vendor = connection.vendor
     ensure_company(scale, seed, log)
+    if end is None:
+        end = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    crm_rows = None
+    if scale.customers:
+        from bench.crm import analyze, generate_crm
+
+        crm_started = time.perf_counter()
+        crm_rows = generate_crm(scale, seed=seed, end=end, log=log)
+        analyze(log)
+        log(f"CRM rows: {crm_rows} in {time.perf_counter() - crm_started:.1f} s")
     existing = AuditEntry.objects.count()
     need = scale.audit_rows - existing
     if need <= 0:
         log(f"{existing:,} audit rows already: nothing to add for scale {scale.name}")
-        return GenerateReport(scale.name, vendor, existing, 0, time.perf_counter() - started)
-    if end is None:
-        end = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return GenerateReport(scale.name, vendor, existing, 0, time.perf_counter() - started, crm_rows)
     pop = load_population(seed)
     rng = random.Random(seed)
     times = timestamps(need, scale.days, end, rng)
@@ -540,7 +549,7 @@ def generate(
     total = AuditEntry.objects.count()
     seconds = time.perf_counter() - started
     log(f"done: {total:,} audit rows, {need:,} inserted in {seconds:.1f} s")
-    return GenerateReport(scale.name, vendor, total, need, seconds)
+    return GenerateReport(scale.name, vendor, total, need, seconds, crm_rows)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -112,9 +113,42 @@ def _explain(sql: str, params: Any) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _get(client: Any, url: str) -> tuple[int, int]:
+    """GET ``url`` and read the whole body, a streamed one too (the test client closes a streamed
+    response once its content has been read): (status, bytes)."""
+    response = client.get(url)
+    size = sum(len(chunk) for chunk in response.streaming_content) if response.streaming else len(response.content)
+    return response.status_code, size
+
+
+def _peak_memory(client: Any, url: str) -> dict[str, float]:
+    """One more request under tracemalloc: the peak of Python's allocations while it ran (and
+    streamed), in MiB; plus the process's peak RSS so far (ru_maxrss), for reference."""
+    import resource
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start = time.perf_counter()
+        _get(client, url)
+        elapsed = time.perf_counter() - start
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "peak_traced_mib": round(peak / 2**20, 1),
+        "process_max_rss_mib": round(rss_kib / 1024, 1),
+        "traced_request_ms": round(elapsed * 1000, 1),
+    }
+
+
 def measure_case(case: Case, client: Any, *, repeat: int, warmup: int, fresh_connection: bool) -> dict[str, Any]:
     from django.db import connection
 
+    if case.repeat is not None:
+        repeat, warmup = case.repeat, 0  # long cases (exports): no warm-up beyond the first case's
     _touch_session(client)
     timer = SqlTimer()
     totals: list[float] = []
@@ -133,10 +167,9 @@ def measure_case(case: Case, client: Any, *, repeat: int, warmup: int, fresh_con
             timer.reset()
             cpu_start = time.thread_time()
             start = time.perf_counter()
-            response = client.get(case.url)
+            status, size = _get(client, case.url)
             elapsed = time.perf_counter() - start
             cpu_elapsed = time.thread_time() - cpu_start
-            status, size = response.status_code, len(response.content)
             if status != 200:
                 raise RuntimeError(f"{case.name}: GET {case.url} answered {status}")
             if i < warmup:
@@ -167,6 +200,7 @@ def measure_case(case: Case, client: Any, *, repeat: int, warmup: int, fresh_con
             "ms": summary_ms(raw_times),
             "plan": _explain(case.raw_sql, list(case.raw_params)),
         }
+    memory = _peak_memory(client, case.url) if case.measure_memory else None
     query_counts = Counter(counts)
     total_ms = summary_ms(totals)
     sql_ms = summary_ms(sql_times)
@@ -188,6 +222,9 @@ def measure_case(case: Case, client: Any, *, repeat: int, warmup: int, fresh_con
         "budget_ms": case.budget_ms,
         "within_budget": None if case.budget_ms is None else total_ms["p95"] <= case.budget_ms,
         "same_queries": case.same_queries,
+        "repeat": repeat,
+        "memory": memory,
+        "note": case.note,
         "statements": statements,
         "slowest_statement": {
             "sql": slowest[0],
@@ -286,6 +323,13 @@ def run(
     results = []
     load_before = _load()
     for case in cases:
+        if case.skip:
+            results.append(
+                {"name": case.name, "url": case.url, "skipped": case.skip, "budget_ms": case.budget_ms}
+                | {"within_budget": None, "same_queries": "", "note": case.note}
+            )
+            log(f"{case.name:40} skipped: {case.skip}")
+            continue
         who = case.user or username
         if who not in clients:
             clients[who] = _signed_in_client(user if who == username else User.objects.get(username=who))
@@ -293,6 +337,8 @@ def run(
         result["user"] = who
         results.append(result)
         raw_p95 = result["raw"]["ms"]["p95"] if result["raw"] else float("nan")
+        if result["memory"]:
+            log(f"{'':40} peak traced memory {result['memory']['peak_traced_mib']} MiB")
         log(
             f"{case.name:40} q={result['queries']:<3} p50={result['total_ms']['p50']:7.2f}"
             f" p95={result['total_ms']['p95']:7.2f} cpu95={result['cpu_ms']['p95']:7.2f}"
@@ -301,7 +347,7 @@ def run(
         )
     groups: dict[str, dict[str, int]] = {}
     for r in results:
-        if r["same_queries"]:
+        if r["same_queries"] and not r.get("skipped"):
             groups.setdefault(r["same_queries"], {})[r["name"]] = r["queries"]
     report = {
         "scale": scale,
@@ -341,6 +387,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"# Bench: {report['scale']} on {report['database']}",
         "",
         (f"{rows:,} audit rows · " if rows else "")
+        + (
+            f"{report['facts']['customers']:,} customers, {report['facts']['contacts']:,} contacts,"
+            f" {report['facts']['deals']:,} deals · "
+            if "customers" in report["facts"]
+            else ""
+        )
         + f"signed in as `{report['user']}` · {report['repeat']} timed requests per case after "
         f"{report['warmup']} warm-up · {report['when']} · commit {report['commit']} · "
         f"Django {report['django']}, Python {report['python']} · {report['machine']}, load average "
@@ -352,6 +404,10 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in report["cases"]:
+        if r.get("skipped"):
+            budget = "" if r["budget_ms"] is None else f"≤ {r['budget_ms']:.0f}"
+            lines.append(f"| {r['name']} | — | skipped | | | | | | | | {budget} |")
+            continue
         raw = r["raw"]["ms"] if r["raw"] else {}
         queries = str(r["queries"]) + ("" if r["queries_min"] == r["queries_max"] else "*")
         budget = "" if r["budget_ms"] is None else ("✅" if r["within_budget"] else "❌") + f" ≤ {r['budget_ms']:.0f}"
@@ -363,6 +419,15 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {_ms(raw.get('p95'))} | {ratio} | {budget} |"
         )
     lines.append("")
+    for r in report["cases"]:
+        if r.get("skipped"):
+            lines.append(f"- Skipped: {r['name']}: {r['skipped']}.")
+        elif r.get("memory"):
+            m = r["memory"]
+            lines.append(
+                f"- Memory, {r['name']}: peak of Python allocations during one request {m['peak_traced_mib']} MiB"
+                f" (tracemalloc; {r['bytes']:,} bytes sent); process peak RSS so far {m['process_max_rss_mib']} MiB."
+            )
     for key, group in report["query_count_groups"].items():
         counts = ", ".join(f"{name}: {n}" for name, n in group["counts"].items())
         verdict = "constant" if group["constant"] else "NOT constant"

@@ -12,11 +12,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
+# The control characters XLSX cannot hold (as openpyxl's ILLEGAL_CHARACTERS_RE).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\x00")
 BOM = "\ufeff"
 
@@ -34,6 +37,8 @@ def _text(value: Cell) -> str:
     value = neutralise(value)
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value.replace("\x00", "")  # a NUL anywhere truncates the cell in some readers
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, dt.datetime):
@@ -77,6 +82,9 @@ def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, sheet_ti
 
 def _xlsx_cell(value: Cell) -> Any:
     value = neutralise(value)
+    if isinstance(value, str):
+        # Control characters (NUL, vertical tab…) are not allowed in XLSX: openpyxl would refuse the row.
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.replace(tzinfo=None)  # Excel has no time zones: callers pass local times
     return value

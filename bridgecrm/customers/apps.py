@@ -1,5 +1,14 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_search_index(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    from bridgecrm.customers.search_index import ensure_sqlite_fts
+
+    ensure_sqlite_fts(using)
 
 
 class CustomersConfig(AppConfig):
@@ -11,3 +20,4 @@ class CustomersConfig(AppConfig):
         from bridgecrm.core.audit import register_audited
 
         register_audited("customers.Customer", "customers.Contact")
+        post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="customers_search_index")

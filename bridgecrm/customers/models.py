@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -217,8 +217,14 @@ class Customer(models.Model):
 
 class ContactQuerySet(models.QuerySet["Contact"]):
     def visible_to(self, actor: object) -> ContactQuerySet:
-        """A contact is visible when its customer is."""
-        return self.filter(customer__in=Customer.objects.visible_to(actor).values("pk"))
+        """A contact is visible when its customer is.
+
+        Written as a correlated ``EXISTS`` (the customer, by primary key): as ``customer_id IN
+        (visible customers)`` SQLite first built the list of every visible customer (100,000 rows,
+        ~90 ms) even to read the contacts of one customer, and a list of contacts newest first read
+        and sorted every visible customer's contacts (6 s at 300,000)."""
+        visible = Customer.objects.visible_to(actor).filter(pk=OuterRef("customer_id"))
+        return self.filter(Exists(visible))
 
 
 class Contact(models.Model):

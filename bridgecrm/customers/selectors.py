@@ -1,16 +1,25 @@
 """Reads about customers, contacts and saved views. Every one takes the actor and starts from ``visible_to``.
 
-Search (``q``) matches the customer's name and its contacts' names (substring; a trigram index
-serves it on PostgreSQL), a phone number in any common format (normalised to E.164, exact match
-on an indexed column) and an e-mail address (lower-cased, exact match on an indexed column).
+Search (``q``) matches the customer's name and its contacts' names (case-insensitive substring),
+a phone number in any common format (normalised to E.164, exact match on the indexed
+``ContactPhone.e164``) and an e-mail address (lower-cased, exact match on the indexed
+``Contact.email``). The matching customer ids come from one ``UNION`` subquery, so the database
+finds the few matches through indexes first and then sorts only those:
+
+- PostgreSQL: ``UPPER(name) LIKE``, served by the trigram GIN indexes of migration 0002;
+- SQLite: ``MATCH`` on the FTS5 trigram tables of migration 0004 (``search_index``);
+- a query of one or two characters (a trigram needs three) falls back to ``LIKE`` on both.
 """
 
 from __future__ import annotations
 
 import decimal
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import F, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.core.errors import NotFound
@@ -30,6 +39,7 @@ SORTS: dict[str, tuple[str, bool]] = {
     "potential": ("estimated_annual_potential", False),
 }
 DEFAULT_SORT = "-updated"
+NULLABLE_SORTS = frozenset({"estimated_annual_potential"})
 
 
 @dataclass(frozen=True)
@@ -60,15 +70,84 @@ def _valid_id(value: int) -> bool:
     return 0 < value < 2**63
 
 
-def search_condition(query: str) -> Q:
-    text = " ".join(query.split())[:100]
-    condition = Q(name__icontains=text) | Q(pk__in=Contact.objects.filter(name__icontains=text).values("customer_id"))
+SEARCH_MAX = 100
+TRIGRAM = 3  # the shortest text a trigram index can serve
+
+
+def search_text(query: str) -> str:
+    """The query as searched: whitespace collapsed, at most ``SEARCH_MAX`` characters."""
+    return " ".join(query.split())[:SEARCH_MAX]
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fts_phrase(text: str) -> str:
+    """An FTS5 phrase: the text in double quotes (a quote inside is doubled), so no operator applies."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _name_ids(table: str, fts: str, text: str) -> tuple[str, list[str]]:
+    """SQL selecting the ids of the rows of ``table`` whose name contains ``text`` (any case)."""
+    if connection.vendor == "sqlite" and len(text) >= TRIGRAM:
+        return f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [_fts_phrase(text)]  # noqa: S608
+    if connection.vendor == "sqlite":
+        return f"SELECT id FROM {table} WHERE name LIKE %s ESCAPE '\\'", [_like_pattern(text)]  # noqa: S608
+    # PostgreSQL: the expression of the trigram indexes of migration 0002.
+    return f"SELECT id FROM {table} WHERE UPPER(name) LIKE UPPER(%s)", [_like_pattern(text)]  # noqa: S608
+
+
+def matching_customer_ids(query: str) -> tuple[str, list[str]] | None:
+    """SQL selecting the ids of customers (any, not only visible ones) whose name, contact name,
+    contact phone or contact e-mail matches ``query``; None for an empty query.
+
+    The caller intersects it with the actor's visible customers (``customer_list``)."""
+    text = search_text(query)
+    if not text:
+        return None
+    customers_sql, params = _name_ids("customers_customer", "customers_customer_fts", text)
+    contacts_sql, contacts_params = _name_ids("customers_contact", "customers_contact_fts", text)
+    via_contacts = f"SELECT customer_id FROM customers_contact WHERE id IN ({contacts_sql})"  # noqa: S608
+    parts = [customers_sql, via_contacts]
+    params = params + contacts_params
     phone = phones.normalise(text)
     if phone is not None:
-        condition |= Q(pk__in=ContactPhone.objects.filter(e164=phone.e164).values("contact__customer_id"))
+        parts.append(
+            "SELECT c.customer_id FROM customers_contactphone p"
+            " JOIN customers_contact c ON c.id = p.contact_id WHERE p.e164 = %s"
+        )
+        params.append(phone.e164)
     if "@" in text:
-        condition |= Q(pk__in=Contact.objects.filter(email=text.lower()).values("customer_id"))
-    return condition
+        parts.append("SELECT customer_id FROM customers_contact WHERE email = %s")
+        params.append(text.lower())
+    return " UNION ".join(parts), params
+
+
+def matching_contact_ids(query: str) -> tuple[str, list[str]] | None:
+    """The same for contacts: by their name, phone or e-mail (not their customer's name)."""
+    text = search_text(query)
+    if not text:
+        return None
+    sql, params = _name_ids("customers_contact", "customers_contact_fts", text)
+    parts = [sql]
+    phone = phones.normalise(text)
+    if phone is not None:
+        parts.append("SELECT contact_id FROM customers_contactphone WHERE e164 = %s")
+        params.append(phone.e164)
+    if "@" in text:
+        parts.append("SELECT id FROM customers_contact WHERE email = %s")
+        params.append(text.lower())
+    return " UNION ".join(parts), params
+
+
+def search_condition(query: str) -> Q:
+    found = matching_customer_ids(query)
+    if found is None:
+        return Q()
+    sql, params = found
+    return Q(pk__in=RawSQL(sql, params))  # noqa: S611 - fixed SQL; the user's text is a parameter
 
 
 def customer_list(*, actor: User, filters: CustomerFilters | None = None) -> CustomerQuerySet:
@@ -101,10 +180,10 @@ def customer_list(*, actor: User, filters: CustomerFilters | None = None) -> Cus
     if f.potential_max is not None:
         qs = qs.filter(estimated_annual_potential__lte=f.potential_max)
     field, descending = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
-    if descending:
-        order = [F(field).desc(nulls_last=True), F("id").desc()]
-    else:
-        order = [F(field).asc(nulls_last=True), F("id").asc()]
+    # Only the potential may be empty (shown last either way); for the other columns a NULLS LAST
+    # would stop PostgreSQL from reading the index in order (its DESC puts NULLs first).
+    nulls = {"nulls_last": True} if field in NULLABLE_SORTS else {}
+    order = [F(field).desc(**nulls), F("id").desc()] if descending else [F(field).asc(**nulls), F("id").asc()]
     return qs.select_related("owner", "team").prefetch_related("tags").order_by(*order)
 
 
@@ -153,6 +232,137 @@ def saved_view_get_own(*, actor: User, view_id: int) -> SavedView:
     if not _valid_id(view_id):
         raise _not_found()
     view = SavedView.objects.filter(owner_id=actor.pk, pk=view_id).first()
+    if view is None:
+        raise _not_found()
+    return view
+
+
+# ---- the contact list and the exports ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactFilters:
+    q: str = ""  # the contact's name, phone or e-mail
+    owner_id: int | None = None  # the customer's owner
+    customer_id: int | None = None
+
+
+def contact_search(*, actor: User, filters: ContactFilters | None = None) -> ContactQuerySet:
+    """Visible contacts across customers, newest first (the primary key orders them: no sort over
+    300,000 rows); slice it for a page."""
+    f = filters or ContactFilters()
+    # Visibility is a correlated EXISTS (see ``ContactQuerySet.visible_to``): the database walks the
+    # contacts newest first and checks each one's customer by primary key, stopping after a page.
+    qs: ContactQuerySet = Contact.objects.visible_to(actor)
+    found = matching_contact_ids(f.q)
+    if found is not None:
+        qs = qs.filter(pk__in=RawSQL(*found))  # noqa: S611 - fixed SQL; the user's text is a parameter
+    if f.owner_id is not None:
+        qs = qs.filter(customer__owner_id=f.owner_id)
+    if f.customer_id is not None:
+        qs = qs.filter(customer_id=f.customer_id)
+    return qs.order_by("-id")
+
+
+def _ordered(field: str) -> str | None:
+    """An aggregate's order where the database has it (SQLite only from 3.44)."""
+    return field if connection.features.supports_aggregate_order_by_clause else None
+
+
+def _tag_names() -> Subquery:
+    through: Any = Customer.tags.through  # the auto-created model: the plugin does not see its annotations
+    names = (
+        through.objects.filter(customer_id=OuterRef("pk"))
+        .values("customer_id")
+        .annotate(names=StringAgg("tag__name", delimiter=Value(", "), order_by=_ordered("tag__name")))
+        .values("names")
+    )
+    return Subquery(names)
+
+
+def _phone_numbers() -> Subquery:
+    numbers = (
+        ContactPhone.objects.filter(contact_id=OuterRef("pk"))
+        .values("contact_id")
+        .annotate(numbers=StringAgg("e164", delimiter=Value(", "), order_by=_ordered("id")))
+        .values("numbers")
+    )
+    return Subquery(numbers)
+
+
+CUSTOMER_EXPORT_FIELDS = (
+    "id",
+    "name",
+    "kind",
+    "lifecycle_stage",
+    "source",
+    "industry",
+    "country",
+    "province",
+    "city",
+    "size",
+    "estimated_annual_potential",
+    "currency",
+    "owner__full_name",
+    "owner__username",
+    "team__name",
+    "export_tags",
+    "export_primary_contact",
+    "last_follow_up_at",
+    "next_follow_up_on",
+    "created_at",
+    "updated_at",
+)
+
+
+def customer_export_rows(*, actor: User, filters: CustomerFilters | None = None) -> QuerySet[Any, tuple[Any, ...]]:
+    """The customer list's rows as tuples (``CUSTOMER_EXPORT_FIELDS``), in the list's order, with the
+    tags and the primary contact as subqueries: one query whatever the row count; iterate it with
+    ``.iterator(chunk_size=…)``."""
+    primary = Contact.objects.filter(customer_id=OuterRef("pk"), is_primary=True).values("name")[:1]
+    return (
+        customer_list(actor=actor, filters=filters)
+        .select_related(None)
+        .prefetch_related(None)
+        .annotate(export_tags=_tag_names(), export_primary_contact=Subquery(primary))
+        .values_list(*CUSTOMER_EXPORT_FIELDS)
+    )
+
+
+CONTACT_EXPORT_FIELDS = (
+    "id",
+    "name",
+    "customer_id",
+    "customer__name",
+    "title",
+    "decision_role",
+    "is_primary",
+    "export_phones",
+    "email",
+    "wechat",
+    "customer__owner__full_name",
+    "customer__owner__username",
+    "created_at",
+)
+
+
+def contact_export_rows(*, actor: User, filters: ContactFilters | None = None) -> QuerySet[Any, tuple[Any, ...]]:
+    """The contact list's rows as tuples (``CONTACT_EXPORT_FIELDS``), phones aggregated: one query."""
+    return (
+        contact_search(actor=actor, filters=filters)
+        .annotate(export_phones=_phone_numbers())
+        .values_list(*CONTACT_EXPORT_FIELDS)
+    )
+
+
+def saved_view_get_visible(*, actor: User, view_id: int) -> SavedView:
+    """One of ``saved_view_list``'s views (one's own, or shared by one's team), else not found."""
+    if not _valid_id(view_id):
+        raise _not_found()
+    condition = Q(owner_id=actor.pk)
+    if actor.team_id is not None:
+        condition |= Q(shared_with_team=True, owner__team_id=actor.team_id)
+    view = SavedView.objects.filter(condition, pk=view_id).first()
     if view is None:
         raise _not_found()
     return view

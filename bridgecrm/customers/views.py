@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from bridgecrm.core import exports
 from bridgecrm.core import selectors as audit_selectors
 from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.core.timeline import customer_timeline
+from bridgecrm.customers import exports as customer_exports
 from bridgecrm.customers import forms, phones, policies, selectors, services
-from bridgecrm.customers.models import Contact, Customer
+from bridgecrm.customers.models import Contact, Country, Customer, Industry, LifecycleStage, Province
 from bridgecrm.users.viewtools import actor_of as _actor
 from bridgecrm.users.viewtools import form_errors as _form_errors
 from bridgecrm.users.viewtools import guarded, save_form
@@ -35,6 +48,18 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     return query.urlencode()
 
 
+def _label_rows(customers: list[Customer]) -> None:
+    """The codes' labels, looked up once per page: ``get_FOO_display`` hashes the field's choices
+    on every call, which cost more than the SQL on a 50-row page."""
+    stages, industries = dict(LifecycleStage.choices), dict(Industry.choices)
+    provinces, countries = dict(Province.choices), dict(Country.choices)
+    for c in customers:
+        c.stage_label = stages.get(c.lifecycle_stage, c.lifecycle_stage)  # type: ignore[attr-defined]
+        c.industry_label = industries.get(c.industry, "")  # type: ignore[attr-defined]
+        place = provinces.get(c.province, c.province) if c.province else countries.get(c.country, c.country)
+        c.place_label = place  # type: ignore[attr-defined]
+
+
 @guarded
 def customer_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
@@ -45,6 +70,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.customer_list(actor=actor, filters=filters)
     # One row more than the page says whether there is a next page: no COUNT over the whole list.
     rows = list(qs[(page - 1) * size : page * size + 1])
+    _label_rows(rows)
     current = services.clean_view_query(request.GET.urlencode())
     return render(
         request,
@@ -55,6 +81,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "has_next": len(rows) > size,
             "query": _query_without(request, "page"),
+            "export_query": _query_without(request, "page", "per_page", "format"),
             "saved_views": selectors.saved_view_list(actor=actor),
             "current_query": current,
             "view_form": forms.SavedViewForm(initial={"query": current}),
@@ -254,3 +281,100 @@ def _before(request: HttpRequest) -> dt.datetime | None:
         return None
     micros = int(raw)
     return dt.datetime.fromtimestamp(micros // 1_000_000, tz=dt.UTC).replace(microsecond=micros % 1_000_000)
+
+
+# ---- the contact list and the exports ----------------------------------------------------------
+
+
+# ``guarded`` (sign-in, service errors as 404/403) is typed for plain responses; it passes any through.
+guarded_download = cast(Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]], guarded)
+EXPORT_FORMATS = ("csv", "xlsx")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _export_response(
+    request: HttpRequest, stem: str, header: list[str], rows: Iterator[list[exports.Cell]]
+) -> HttpResponseBase:
+    """CSV streamed row chunk by row chunk; XLSX written (write-only) to a spooled file, then streamed."""
+    fmt = request.GET.get("format", "csv")
+    filename = f"{stem}-{timezone.localdate():%Y%m%d}.{fmt}"
+    if fmt == "xlsx":
+        handle = exports.xlsx_file(header, rows, sheet_title=stem)
+        return FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
+    response = StreamingHttpResponse(exports.csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response
+
+
+def _bad_export(request: HttpRequest) -> HttpResponse | None:
+    if request.GET.get("format", "csv") not in EXPORT_FORMATS:
+        return HttpResponseBadRequest(_("Choose CSV or XLSX."))
+    return None
+
+
+@guarded_download
+def customer_export(request: HttpRequest) -> HttpResponseBase:
+    """The customer list as shown (its filters and sort, or a saved view's: ``?view=<id>``), every
+    page of it, limited to what the actor sees."""
+    actor = _actor(request)
+    if (bad := _bad_export(request)) is not None:
+        return bad
+    data = request.GET
+    if "view" in request.GET:
+        view = selectors.saved_view_get_visible(actor=actor, view_id=_int(request.GET.get("view"), 0))
+        data = QueryDict(view.query)
+    form = forms.CustomerFilterForm(data, actor=actor)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("The filters are not valid; open the list, correct them and export again."))
+    filters = form.filters()
+    return _export_response(
+        request,
+        "customers",
+        customer_exports.customer_header(),
+        customer_exports.customer_rows(actor=actor, filters=filters),
+    )
+
+
+def _contact_filters(request: HttpRequest, actor: Any) -> tuple[forms.ContactFilterForm, selectors.ContactFilters]:
+    form = forms.ContactFilterForm(request.GET, actor=actor)
+    return form, (form.filters() if form.is_valid() else selectors.ContactFilters())
+
+
+@guarded
+def contact_list(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    form, filters = _contact_filters(request, actor)
+    page = _int(request.GET.get("page"), 1)
+    size = _int(request.GET.get("per_page"), PAGE_SIZE, low=10, high=MAX_PAGE_SIZE)
+    qs = selectors.contact_search(actor=actor, filters=filters).select_related("customer").prefetch_related("phones")
+    rows = list(qs[(page - 1) * size : page * size + 1])
+    for contact in rows:
+        contact.phone_rows = [phones.display(p.e164) for p in contact.phones.all()]  # type: ignore[attr-defined]
+    return render(
+        request,
+        "customers/contact_list.html",
+        {
+            "form": form,
+            "contacts": rows[:size],
+            "page": page,
+            "has_next": len(rows) > size,
+            "query": _query_without(request, "page"),
+            "export_query": _query_without(request, "page", "per_page", "format"),
+        },
+    )
+
+
+@guarded_download
+def contact_export(request: HttpRequest) -> HttpResponseBase:
+    actor = _actor(request)
+    if (bad := _bad_export(request)) is not None:
+        return bad
+    form = forms.ContactFilterForm(request.GET, actor=actor)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("The filters are not valid; open the list, correct them and export again."))
+    return _export_response(
+        request,
+        "contacts",
+        customer_exports.contact_header(),
+        customer_exports.contact_rows(actor=actor, filters=form.filters()),
+    )

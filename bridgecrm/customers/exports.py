@@ -1,0 +1,171 @@
+"""The customer and contact lists as spreadsheet rows: headers in the reader's language, codes shown
+as their labels, times in the reader's time zone. The views stream them through ``core.exports``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from bridgecrm.core.exports import Cell
+from bridgecrm.customers import phones, selectors
+from bridgecrm.customers.models import (
+    Country,
+    CustomerKind,
+    CustomerSource,
+    DecisionRole,
+    Industry,
+    LifecycleStage,
+    Province,
+    SizeBand,
+)
+from bridgecrm.users.models import User
+
+CHUNK = 2_000  # rows fetched per database round trip while streaming
+
+
+def _labels(choices: Any) -> dict[str, str]:
+    return {value: str(label) for value, label in choices.choices}
+
+
+def _local(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else timezone.localtime(value)
+
+
+def customer_header() -> list[str]:
+    return [
+        _("ID"),
+        _("Name"),
+        _("Kind"),
+        _("Lifecycle stage"),
+        _("Source"),
+        _("Industry"),
+        _("Country"),
+        _("Province"),
+        _("City"),
+        _("Size"),
+        _("Estimated annual potential"),
+        _("Currency"),
+        _("Owner"),
+        _("Team"),
+        _("Tags"),
+        _("Primary contact"),
+        _("Last follow-up"),
+        _("Next follow-up"),
+        _("Created"),
+        _("Updated"),
+    ]
+
+
+def customer_rows(*, actor: User, filters: selectors.CustomerFilters) -> Iterator[list[Cell]]:
+    kinds, stages, sources = _labels(CustomerKind), _labels(LifecycleStage), _labels(CustomerSource)
+    industries, countries, provinces, sizes = _labels(Industry), _labels(Country), _labels(Province), _labels(SizeBand)
+    rows = selectors.customer_export_rows(actor=actor, filters=filters)
+    for (
+        pk,
+        name,
+        kind,
+        stage,
+        source,
+        industry,
+        country,
+        province,
+        city,
+        size,
+        potential,
+        currency,
+        owner_name,
+        owner_username,
+        team,
+        tags,
+        primary,
+        last_follow_up,
+        next_follow_up,
+        created,
+        updated,
+    ) in rows.iterator(chunk_size=CHUNK):
+        yield [
+            pk,
+            name,
+            kinds.get(kind, kind),
+            stages.get(stage, stage),
+            sources.get(source, source),
+            industries.get(industry, industry),
+            countries.get(country, country),
+            provinces.get(province, province),
+            city,
+            sizes.get(size, size),
+            potential,
+            currency,
+            owner_name or owner_username or "",
+            team or "",
+            tags or "",
+            primary or "",
+            _local(last_follow_up),
+            next_follow_up,
+            _local(created),
+            _local(updated),
+        ]
+
+
+def contact_header() -> list[str]:
+    return [
+        _("ID"),
+        _("Name"),
+        _("Customer ID"),
+        pgettext("the company a contact works for", "Customer"),
+        _("Title"),
+        _("Role in the decision"),
+        _("Primary contact"),
+        _("Phones"),
+        _("E-mail"),
+        _("WeChat ID"),
+        _("Owner"),
+        _("Created"),
+    ]
+
+
+def _phone(e164: str) -> str:
+    """As the pages show it; Chinese mobiles (most numbers) without parsing them."""
+    if len(e164) == 14 and e164.startswith("+861"):
+        return f"{e164[3:6]} {e164[6:10]} {e164[10:]}"
+    return phones.display(e164)
+
+
+def contact_rows(*, actor: User, filters: selectors.ContactFilters) -> Iterator[list[Cell]]:
+    roles = _labels(DecisionRole)
+    rows = selectors.contact_export_rows(actor=actor, filters=filters)
+    for (
+        pk,
+        name,
+        customer_id,
+        customer_name,
+        title,
+        role,
+        is_primary,
+        numbers,
+        email,
+        wechat,
+        owner_name,
+        owner_username,
+        created,
+    ) in rows.iterator(chunk_size=CHUNK):
+        shown = ", ".join(_phone(n) for n in numbers.split(", ")) if numbers else ""
+        yield [
+            pk,
+            name,
+            customer_id,
+            customer_name,
+            title,
+            roles.get(role, role),
+            _("Yes") if is_primary else "",
+            shown,
+            email,
+            wechat,
+            owner_name or owner_username or "",
+            _local(created),
+        ]
