@@ -4,7 +4,7 @@ secret address of each user's calendar feed."""
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +32,9 @@ class FollowUpQuerySet(models.QuerySet["FollowUp"]):
         """A follow-up is visible when its customer is (deleted follow-ups never are)."""
         from bridgecrm.customers.models import Customer
 
-        return self.filter(deleted_at__isnull=True, customer__in=Customer.objects.visible_to(actor).values("pk"))
+        # A correlated EXISTS (see ContactQuerySet): "IN (visible customers)" made SQLite list them all.
+        visible = Customer.objects.visible_to(actor).filter(pk=OuterRef("customer_id"))
+        return self.filter(Exists(visible), deleted_at__isnull=True)
 
 
 class FollowUp(models.Model):

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +26,7 @@ from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of as _actor
-from bridgecrm.users.viewtools import guarded, save_form
+from bridgecrm.users.viewtools import export_response, guarded, save_form
 from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
@@ -129,18 +129,7 @@ def _follow_up_rows(qs: Any) -> Iterator[Sequence[exports.Cell]]:
 
 
 def _export(request: HttpRequest, name: str, header: Sequence[str], rows: Iterator[Sequence[exports.Cell]]) -> Any:
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if request.GET.get("format") == "xlsx":
-        handle = exports.xlsx_file(header, rows, sheet_title=name)
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"{name}-{stamp}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response = StreamingHttpResponse(exports.csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
-    return response
+    return export_response(request, name=name, header=header, rows=rows)
 
 
 @require_GET

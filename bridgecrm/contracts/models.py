@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Self, TypeVar
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +26,10 @@ class CustomerScopedQuerySet(models.QuerySet[M]):
     def visible_to(self, actor: object) -> Self:
         from bridgecrm.customers.models import Customer
 
-        return self.filter(**{f"{self.customer_lookup}__in": Customer.objects.visible_to(actor).values("pk")})
+        # A correlated EXISTS, not ``customer_id IN (visible customers)``: SQLite would build the list of
+        # every visible customer first, even to read one customer's documents (see ContactQuerySet).
+        visible = Customer.objects.visible_to(actor).filter(pk=OuterRef(f"{self.customer_lookup}_id"))
+        return self.filter(Exists(visible))
 
 
 class QuoteQuerySet(CustomerScopedQuerySet["Quote"]):

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from typing import Any, cast
+from collections.abc import Iterator
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseBase,
     QueryDict,
-    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -32,8 +28,8 @@ from bridgecrm.customers import exports as customer_exports
 from bridgecrm.customers import forms, phones, policies, selectors, services
 from bridgecrm.customers.models import Contact, Country, Customer, Industry, LifecycleStage, Province
 from bridgecrm.users.viewtools import actor_of as _actor
+from bridgecrm.users.viewtools import export_response, guarded, save_form
 from bridgecrm.users.viewtools import form_errors as _form_errors
-from bridgecrm.users.viewtools import guarded, save_form
 from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
@@ -286,8 +282,6 @@ def _before(request: HttpRequest) -> dt.datetime | None:
 # ---- the contact list and the exports ----------------------------------------------------------
 
 
-# ``guarded`` (sign-in, service errors as 404/403) is typed for plain responses; it passes any through.
-guarded_download = cast(Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]], guarded)
 EXPORT_FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -295,15 +289,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _export_response(
     request: HttpRequest, stem: str, header: list[str], rows: Iterator[list[exports.Cell]]
 ) -> HttpResponseBase:
-    """CSV streamed row chunk by row chunk; XLSX written (write-only) to a spooled file, then streamed."""
-    fmt = request.GET.get("format", "csv")
-    filename = f"{stem}-{timezone.localdate():%Y%m%d}.{fmt}"
-    if fmt == "xlsx":
-        handle = exports.xlsx_file(header, rows, sheet_title=stem)
-        return FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
-    response = StreamingHttpResponse(exports.csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
+    return export_response(request, name=stem, header=header, rows=rows)
 
 
 def _bad_export(request: HttpRequest) -> HttpResponse | None:
@@ -312,7 +298,7 @@ def _bad_export(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-@guarded_download
+@guarded
 def customer_export(request: HttpRequest) -> HttpResponseBase:
     """The customer list as shown (its filters and sort, or a saved view's: ``?view=<id>``), every
     page of it, limited to what the actor sees."""
@@ -364,7 +350,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@guarded_download
+@guarded
 def contact_export(request: HttpRequest) -> HttpResponseBase:
     actor = _actor(request)
     if (bad := _bad_export(request)) is not None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
-from bridgecrm.core.exports import Cell, csv_chunks, xlsx_file
+from bridgecrm.core.exports import Cell
 from bridgecrm.core.models import CompanyProfile
 from bridgecrm.customers import selectors as customer_selectors
 from bridgecrm.customers.models import Contact, Customer
@@ -33,7 +33,7 @@ from bridgecrm.pipeline import forms, policies
 from bridgecrm.pipeline.models import Deal, DealStatus, LostReason, Pipeline, Product, Stage, StageKind
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of as _actor
-from bridgecrm.users.viewtools import form_errors, guarded
+from bridgecrm.users.viewtools import export_response, form_errors, guarded
 from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
@@ -151,18 +151,9 @@ def deal_export(request: HttpRequest) -> Any:  # a streamed CSV or an XLSX file
     actor = _actor(request)
     _form, filters = _filters(request, actor)
     deals = selectors.deal_list(actor=actor, filters=filters)[:EXPORT_LIMIT].iterator(chunk_size=1000)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if request.GET.get("format") == "xlsx":
-        handle = xlsx_file(export_header(), _export_rows(deals), sheet_title=_("Deals"))
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"deals-{stamp}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response = StreamingHttpResponse(csv_chunks(export_header(), _export_rows(deals)), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="deals-{stamp}.csv"'
-    return response
+    return export_response(
+        request, name="deals", header=export_header(), rows=_export_rows(deals), sheet_title=_("Deals")
+    )
 
 
 # ---- create, view, edit --------------------------------------------------------------------------

@@ -8,9 +8,11 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.exports import csv_chunks, xlsx_file
@@ -80,25 +82,29 @@ def save_form[T](form: Any, action: Callable[[], T]) -> T | None:
         return None
 
 
+EXPORT_FORMATS = ("csv", "xlsx")
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def export_response(
     request: HttpRequest,
     *,
     name: str,
     header: Sequence[str],
     rows: Iterable[Sequence[Any]],  # cells: str, numbers, Decimal, dates, bool or None (core.exports.Cell)
+    sheet_title: str = "",
 ) -> HttpResponseBase:
-    """A list's export in the format the request asks for (``?format=csv`` (default) or ``xlsx``):
-    CSV streamed in chunks, XLSX written in write-only mode to a spooled file and streamed from it.
-    ``rows`` should come from a queryset's ``.iterator()``, so memory stays flat whatever the count."""
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if request.GET.get("format") == "xlsx":
-        handle = xlsx_file(header, rows, sheet_title=name)
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"{name}-{stamp}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+    """A list's export in the format the request asks for (``?format=csv`` (default) or ``xlsx``; anything
+    else is a 400): CSV streamed in chunks, XLSX written in write-only mode to a spooled file and streamed
+    from it. ``rows`` should come from a queryset's ``.iterator()``, so memory stays flat whatever the count.
+    """
+    fmt = request.GET.get("format") or "csv"
+    if fmt not in EXPORT_FORMATS:
+        return HttpResponseBadRequest(_("Choose CSV or XLSX."))
+    filename = f"{name}-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
+    if fmt == "xlsx":
+        handle = xlsx_file(header, rows, sheet_title=sheet_title or name)
+        return FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
     streaming = StreamingHttpResponse(csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
-    streaming["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    streaming["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename) or ""
     return streaming

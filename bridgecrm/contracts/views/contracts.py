@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any, cast
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ from bridgecrm.contracts.models import Contract, ContractStatus
 from bridgecrm.contracts.services import contracts as services
 from bridgecrm.contracts.services.contracts import TRANSITIONS
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
-from bridgecrm.core.exports import csv_chunks, xlsx_file
+from bridgecrm.users import viewtools
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of as _actor
 from bridgecrm.users.viewtools import guarded, save_form
@@ -88,26 +89,12 @@ def _export_rows(contracts: Any) -> Any:
         )
 
 
-def export_response(request: HttpRequest, name: str, header: tuple[str, ...], rows: Any) -> HttpResponse:
-    stamp = timezone.localdate().isoformat()
-    if request.GET.get("format") == "xlsx":
-        handle = xlsx_file(header, rows, sheet_title=name)
-        return cast(
-            HttpResponse,
-            FileResponse(
-                handle,
-                as_attachment=True,
-                filename=f"{name}-{stamp}.xlsx",
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
-        )
-    response = StreamingHttpResponse(csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
-    return cast(HttpResponse, response)
+def export_response(request: HttpRequest, name: str, header: tuple[str, ...], rows: Any) -> HttpResponseBase:
+    return viewtools.export_response(request, name=name, header=header, rows=rows)
 
 
 @guarded
-def contract_export(request: HttpRequest) -> HttpResponse:
+def contract_export(request: HttpRequest) -> HttpResponseBase:
     actor = _actor(request)
     _form, filters = _filters(request, actor)
     qs = selectors.contract_list(actor=actor, filters=filters)[:EXPORT_LIMIT]

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -128,7 +129,7 @@ PAYMENT_HEADER = (
 
 
 @guarded
-def payment_export(request: HttpRequest) -> HttpResponse:
+def payment_export(request: HttpRequest) -> HttpResponseBase:
     actor = _actor(request)
     _form, filters = _payment_filters(request, actor)
     qs = selectors.payment_list(actor=actor, filters=filters)[:EXPORT_LIMIT]
@@ -190,7 +191,7 @@ def aging(request: HttpRequest) -> HttpResponse:
 
 
 @guarded
-def aging_export(request: HttpRequest) -> HttpResponse:
+def aging_export(request: HttpRequest) -> HttpResponseBase:
     _form, report = _aging_report(request)
     header = (report.group_by, "currency", *selectors.BUCKET_KEYS, "overdue", "total")
     rows = [

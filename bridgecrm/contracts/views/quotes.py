@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,12 +21,11 @@ from bridgecrm.contracts import selectors_quotes as selectors
 from bridgecrm.contracts.models import Quote, QuoteStatus
 from bridgecrm.contracts.services import quotes as services
 from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
-from bridgecrm.core.exports import csv_chunks, xlsx_file
 from bridgecrm.core.models import CompanyProfile
 from bridgecrm.customers import selectors as customer_selectors
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of as _actor
-from bridgecrm.users.viewtools import form_errors, guarded, require
+from bridgecrm.users.viewtools import export_response, form_errors, guarded, require
 from bridgecrm.users.viewtools import int_param as _int
 
 PAGE_SIZE = 50
@@ -79,29 +79,13 @@ def quote_list(request: HttpRequest) -> HttpResponse:
 
 
 @guarded
-def quote_export(request: HttpRequest) -> HttpResponse:
+def quote_export(request: HttpRequest) -> HttpResponseBase:
     actor = _actor(request)
     _form, filters = _filters(request, actor)
     qs = selectors.quote_list(actor=actor, filters=filters)
     tz = timezone.get_current_timezone()
-    stamp = timezone.localdate().isoformat()
-    if request.GET.get("format") == "xlsx":
-        handle = xlsx_file(selectors.export_header(), selectors.export_rows(qs, tz), sheet_title=_("Quotes"))
-        # guarded() types its views as returning HttpResponse; a streamed file is as good to Django.
-        return cast(
-            HttpResponse,
-            FileResponse(
-                handle,
-                as_attachment=True,
-                filename=f"quotes-{stamp}.xlsx",
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
-        )
-    response = StreamingHttpResponse(
-        csv_chunks(selectors.export_header(), selectors.export_rows(qs, tz)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="quotes-{stamp}.csv"'
-    return cast(HttpResponse, response)
+    rows = selectors.export_rows(qs, tz)
+    return export_response(request, name="quotes", header=selectors.export_header(), rows=rows, sheet_title=_("Quotes"))
 
 
 # ---- the editor --------------------------------------------------------------------------------------
