@@ -80,6 +80,7 @@ FOLLOW_UP_COLUMNS = (
     "owner_id",
     "created_at",
     "updated_at",
+    "version",
 )
 DEAL_COLUMNS = (
     "name",
@@ -485,6 +486,7 @@ def generate_crm(
                     plan.owner,
                     at,
                     at,
+                    1,
                 )
 
     log(f"inserting {scale.follow_ups:,} follow-ups")

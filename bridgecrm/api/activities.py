@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from bridgecrm.activities import selectors, services
 from bridgecrm.activities.models import FollowUp, Notification, Task
 from bridgecrm.api.pagination import Pagination
-from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
+from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.pipeline.models import Deal
@@ -172,7 +172,7 @@ class NotificationFiltersIn(Schema):
 
 
 class MarkReadIn(BaseModel):
-    ids: list[int] | None = Field(None, max_length=200, description="Omit to mark every notification read.")
+    ids: list[Id] | None = Field(None, max_length=200, description="Omit to mark every notification read.")
 
 
 class MarkReadOut(Schema):

@@ -13,7 +13,7 @@ from ninja.responses import Status
 from pydantic import BaseModel
 
 from bridgecrm.api.pagination import Pagination
-from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
+from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers import selectors, services
 from bridgecrm.customers.models import Contact, Customer
@@ -23,7 +23,6 @@ router = Router(tags=["customers"])
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}
 MAX_AMOUNT = decimal.Decimal("999999999999.99")
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 TagName = Annotated[str, Field(max_length=40, pattern=NO_NUL)]
 PhoneText = Annotated[str, Field(max_length=40, pattern=NO_NUL)]
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import BaseModel
@@ -9,6 +9,8 @@ from pydantic import BaseModel
 # No text of ours has a use for NUL, and PostgreSQL cannot store or compare it: refuse it (422).
 NO_NUL = r"^[^\x00]*$"
 MAX_ID = 2**63 - 1  # the largest primary key a 64-bit column holds
+# A record id in a request: positive and within a 64-bit column (a larger one would overflow the driver).
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class ErrorOut(Schema):
