@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, DecimalField, F, Prefetch, Q, Sum
 from django.db.models.functions import Round
@@ -20,7 +21,16 @@ from bridgecrm.core import money
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.models import CompanyProfile
 from bridgecrm.customers.models import Customer
-from bridgecrm.pipeline.models import Deal, DealLine, DealQuerySet, DealStageChange, Pipeline, Stage
+from bridgecrm.pipeline.models import (
+    Deal,
+    DealLine,
+    DealQuerySet,
+    DealStageChange,
+    DealStatus,
+    Pipeline,
+    Stage,
+    StageKind,
+)
 from bridgecrm.users.models import User
 
 SORTS: dict[str, tuple[str, bool]] = {
@@ -207,8 +217,30 @@ class Board:
         return sum((c.weighted for c in self.columns), decimal.Decimal(0))
 
 
+# The won and lost columns show the deals closed in the last 30 days: a board is for the work in
+# progress, and two years of closed deals would bury it (reports show the rest).
+CLOSED_WINDOW_DAYS = 30
+
+
+def closed_since() -> dt.date:
+    return timezone.localdate() - dt.timedelta(days=CLOSED_WINDOW_DAYS)
+
+
+def _column_totals(qs: DealQuerySet, cents: Any, whole: Any) -> list[dict[str, Any]]:
+    return [
+        dict(row)
+        for row in qs.order_by()
+        .values("stage_id")
+        .annotate(
+            n=Count("id"),
+            cents=Sum(cents, output_field=whole),
+            weighted=Sum(cents * F("probability"), output_field=whole),
+        )
+    ]
+
+
 def board(*, actor: User, pipeline: Pipeline, filters: BoardFilters | None = None) -> Board:
-    """Columns with their totals in the base currency: one aggregate query, whatever the deal count.
+    """Columns with their totals in the base currency: two aggregate queries, whatever the deal count.
 
     Sums run over whole cents (``amount_base`` × 100, rounded) so SQLite's floating-point SUM
     stays exact; the weighted amount is rounded once, at the end.
@@ -217,16 +249,12 @@ def board(*, actor: User, pipeline: Pipeline, filters: BoardFilters | None = Non
     stages = list(Stage.objects.filter(pipeline_id=pipeline.pk).order_by("order"))
     cents = Round(F("amount_base") * 100)
     whole = DecimalField(max_digits=30, decimal_places=0)
-    rows = (
-        _filtered(actor, f.as_deal_filters(pipeline))
-        .order_by()
-        .values("stage_id")
-        .annotate(
-            n=Count("id"),
-            cents=Sum(cents, output_field=whole),
-            weighted=Sum(cents * F("probability"), output_field=whole),
-        )
-    )
+    scope = _filtered(actor, f.as_deal_filters(pipeline))
+    # Two grouped queries, each on its own index: the open deals, and the deals closed recently.
+    rows = [
+        *_column_totals(scope.filter(status=DealStatus.OPEN), cents, whole),
+        *_column_totals(scope.exclude(status=DealStatus.OPEN).filter(closed_on__gte=closed_since()), cents, whole),
+    ]
     base = CompanyProfile.current().base_currency
     totals = {r["stage_id"]: r for r in rows}
     columns = []
@@ -275,6 +303,10 @@ def board_column(
     """One page of a column's cards, most recently updated first, after ``cursor`` (keyset)."""
     f = filters or BoardFilters()
     qs = _filtered(actor, f.as_deal_filters(pipeline)).filter(stage_id=stage.pk)
+    if stage.kind == StageKind.OPEN:
+        qs = qs.filter(status=DealStatus.OPEN)
+    else:
+        qs = qs.exclude(status=DealStatus.OPEN).filter(closed_on__gte=closed_since())
     position = decode_cursor(cursor) if cursor else None
     if position is not None:
         at, pk = position

@@ -252,7 +252,7 @@ def test_board_totals_equal_a_hand_computation(setup) -> None:
     assert (by_order[2].count, by_order[2].amount, by_order[2].weighted) == (1, Decimal("0.01"), Decimal("0.00"))
     assert (by_order[3].count, by_order[3].amount, by_order[3].weighted) == (1, Decimal("333.33"), Decimal("200.00"))
     assert board.count == 5  # the hidden one is not counted
-    assert len(ctx.captured_queries) <= 14
+    assert len(ctx.captured_queries) <= 15
     manager = signed_in(company.manager_b)
     assert manager.get(reverse("pipeline:board"), {"pipeline": pipeline.pk}).context["board"].count == 1
 
@@ -352,3 +352,19 @@ def test_lines_form_with_a_product_at_its_list_price(setup) -> None:
         Decimal("1999.00"),
         Decimal("5997.00"),
     )
+
+
+def test_board_closed_columns_show_the_last_30_days(setup) -> None:
+    company, pipeline, customer, _c, reason = setup
+    recent = make_deal(company.owner, customer, "最近输单", amount="100")
+    old = make_deal(company.owner, customer, "早已输单", amount="200")
+    for deal in (recent, old):
+        deals.deal_close_lost(actor=company.owner, deal=deal, version=1, lost_reason=reason)
+    Deal.objects.filter(pk=old.pk).update(closed_on=timezone.localdate() - dt.timedelta(days=31))
+    client = signed_in(company.owner)
+    board = client.get(reverse("pipeline:board"), {"pipeline": pipeline.pk}).context["board"]
+    lost = next(c for c in board.columns if c.stage.kind == "lost")
+    assert (lost.count, lost.amount) == (1, Decimal("100.00"))
+    column = client.get(reverse("pipeline:board_column", args=[pipeline.pk, lost.stage.pk]))
+    assert "最近输单" in column.content.decode()
+    assert "早已输单" not in column.content.decode()
