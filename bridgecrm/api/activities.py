@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from bridgecrm.activities import selectors, services
 from bridgecrm.activities.models import FollowUp, Notification, Task
 from bridgecrm.api.pagination import Pagination
+from bridgecrm.api.references import bad_reference as _bad
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers.models import Contact, Customer
@@ -40,10 +41,6 @@ def _date(field: str, raw: str | None) -> dt.date | None:
         return dt.date.fromisoformat(raw)
     except ValueError as exc:
         raise ApplicationError("invalid", _("Enter a valid date."), details={field: ["invalid date"]}) from exc
-
-
-def _bad(field: str) -> ApplicationError:
-    return ApplicationError("invalid", _("Unknown or invalid reference."), details={field: ["unknown"]})
 
 
 # ---- schemas -------------------------------------------------------------------------------------

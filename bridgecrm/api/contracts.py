@@ -15,13 +15,14 @@ from ninja.responses import Status
 from pydantic import BaseModel, BeforeValidator
 
 from bridgecrm.api.pagination import Pagination
+from bridgecrm.api.references import bad_reference as _bad
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
 from bridgecrm.contracts import selectors
 from bridgecrm.contracts.models import Contract, ContractStatus, Payment, PaymentMethod
 from bridgecrm.contracts.services import contracts as contract_services
 from bridgecrm.contracts.services import payments as payment_services
 from bridgecrm.core import services as core_services
-from bridgecrm.core.errors import ApplicationError, PermissionDenied
+from bridgecrm.core.errors import PermissionDenied
 from bridgecrm.core.models import CompanyProfile, ExchangeRate
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal
@@ -214,10 +215,6 @@ class RateIn(BaseModel):
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-
-
-def _bad(field: str) -> ApplicationError:
-    return ApplicationError("invalid", _("Unknown or invalid reference."), details={field: ["unknown"]})
 
 
 def _references(actor: User, data: dict[str, Any]) -> dict[str, Any]:

@@ -6,15 +6,15 @@ import decimal
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 from pydantic import BaseModel
 
 from bridgecrm.api.pagination import Pagination
+from bridgecrm.api.references import bad_reference as _bad
+from bridgecrm.api.references import visible_people as _people
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
-from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers import selectors, services
 from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.users.models import Team, User
@@ -152,17 +152,6 @@ class ContactPatch(ContactFields):
 
 
 # ---- references by id ----------------------------------------------------------------------------
-
-
-def _bad(field: str) -> ApplicationError:
-    return ApplicationError("invalid", _("Unknown or invalid reference."), details={field: ["unknown"]})
-
-
-def _people(actor: User, ids: list[int], field: str) -> list[User]:
-    found = list(User.objects.visible_to(actor).filter(pk__in=ids))
-    if len(found) != len(set(ids)):
-        raise _bad(field)
-    return found
 
 
 def _references(actor: User, data: dict[str, Any]) -> dict[str, Any]:
