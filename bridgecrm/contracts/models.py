@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 M = TypeVar("M", bound=models.Model)
 
@@ -179,7 +180,7 @@ class QuoteLine(models.Model):
 
 class ContractStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("contract status", "Active")
     COMPLETED = "completed", _("Completed")
     TERMINATED = "terminated", _("Terminated")
 
