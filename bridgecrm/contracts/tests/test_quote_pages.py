@@ -161,6 +161,20 @@ def test_create_page_from_a_deal_and_htmx_preview(company) -> None:
     assert quote.lines.count() == 2
 
 
+def test_create_page_from_a_deal_takes_its_contact(company) -> None:
+    customer = make_customer(company.owner, name=CUSTOMER)
+    contact = make_contact(customer, "王伟")
+    deal = make_deal(company.owner, customer, admin=company.admin)
+    client = signed_in(company.owner)
+    page = client.get("/quotes/new/", {"customer": customer.pk, "deal": deal.pk})
+    assert "contact" not in page.context["form"].initial  # the deal has none yet
+    deal.contact = contact
+    deal.save(update_fields=["contact"])
+    page = client.get("/quotes/new/", {"customer": customer.pk, "deal": deal.pk})
+    assert page.context["form"].initial["contact"] == contact.pk
+    assert f'<option value="{contact.pk}" selected>王伟</option>' in page.content.decode()
+
+
 def test_edit_page_conflict_shows_an_error(company) -> None:
     quote = make_quote(company.owner, make_customer(company.owner))
     client = signed_in(company.owner)

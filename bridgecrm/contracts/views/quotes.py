@@ -172,6 +172,8 @@ def quote_create(request: HttpRequest) -> HttpResponse:
     if deal_id and any(d.pk == deal_id for d in deals):
         deal = next(d for d in deals if d.pk == deal_id)
         initial |= {"deal": deal.pk, "from_deal": True, "currency": deal.currency, "title": deal.name}
+        if deal.contact_id is not None:
+            initial["contact"] = deal.contact_id  # the deal's contact is the quote's, unless changed
     form = forms.QuoteForm(request.POST or None, customer=customer, deals=deals, creating=True, initial=initial)
     formset = _line_formset(request, [])
     if request.method == "POST" and "preview" in request.POST:

@@ -55,13 +55,14 @@ def assert_language(page, language: str) -> None:
 
 
 def assert_fits(page, label: str) -> None:
-    """Nothing makes the page scroll sideways (wide tables and the phone nav scroll inside their own box)."""
+    """Nothing makes the page scroll sideways (wide tables, the deal board and the phone nav scroll inside
+    their own box)."""
     overflow = page.evaluate(
         """() => {
             const width = document.documentElement.clientWidth;
             const wide = [...document.querySelectorAll('body *')]
                 .filter(el => el.getBoundingClientRect().right > width + 1)
-                .filter(el => !el.closest('.table-wrap, .nav-main, .visually-hidden, .skip'))
+                .filter(el => !el.closest('.table-wrap, .board, .nav-main, .visually-hidden, .skip'))
                 .map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''));
             return {scroll: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5)};
         }"""
