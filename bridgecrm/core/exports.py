@@ -62,29 +62,51 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, batch: 
 
 
 def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, sheet_title: str = "Export") -> IO[bytes]:
-    """An XLSX workbook written in openpyxl's write-only mode to a spooled temporary file.
+    """An XLSX workbook written row by row with XlsxWriter in constant-memory mode to a temporary file.
 
-    Write-only mode keeps memory flat whatever the row count; the caller streams the returned file
-    (positioned at 0) and closes it.
+    XlsxWriter (rather than openpyxl's write-only mode, which took ~10 s for 50,000 rows here) writes
+    each row as it comes and keeps memory flat whatever the row count; the caller streams the
+    returned file (positioned at 0) and closes it. Numbers stay numbers; dates and times get a
+    format, so Excel shows them as dates.
     """
-    from openpyxl import Workbook
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31] or "Export")
-    sheet.append([str(h) for h in header])
-    for row in rows:
-        sheet.append([_xlsx_cell(cell) for cell in row])
-    handle: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - caller closes
-    workbook.save(handle)
+    handle: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - the caller streams and closes it
+    options = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+               "strings_to_urls": False, "tmpdir": tempfile.gettempdir()}  # fmt: skip
+    workbook = xlsxwriter.Workbook(handle, options)
+    sheet = workbook.add_worksheet(_sheet_name(sheet_title))
+    formats: dict[type, Any] = {
+        dt.datetime: workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+        dt.date: workbook.add_format({"num_format": "yyyy-mm-dd"}),
+    }
+    sheet.write_row(0, 0, [str(h) for h in header])
+    for index, row in enumerate(rows, start=1):
+        for column, cell in enumerate(row):
+            _write_cell(sheet, index, column, cell, formats)
+    workbook.close()
     handle.seek(0)
     return handle
 
 
-def _xlsx_cell(value: Cell) -> Any:
+def _sheet_name(title: str) -> str:
+    """Excel's rules: at most 31 characters, none of the characters [ ] : * ? / or backslash."""
+    return re.sub(r"[\[\]:*?/\\]", " ", str(title))[:31].strip() or "Export"
+
+
+def _write_cell(sheet: Any, row: int, column: int, value: Cell, formats: dict[type, Any]) -> None:
     value = neutralise(value)
-    if isinstance(value, str):
-        # Control characters (NUL, vertical tab…) are not allowed in XLSX: openpyxl would refuse the row.
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)  # Excel has no time zones: callers pass local times
-    return value
+    if value is None:
+        return
+    if isinstance(value, bool):
+        sheet.write_boolean(row, column, value)
+    elif isinstance(value, int | float | Decimal):
+        sheet.write_number(row, column, value)
+    elif isinstance(value, dt.datetime):
+        # Excel has no time zones: callers pass local times.
+        sheet.write_datetime(row, column, value.replace(tzinfo=None), formats[dt.datetime])
+    elif isinstance(value, dt.date):
+        sheet.write_datetime(row, column, value, formats[dt.date])
+    else:
+        # Control characters (NUL, vertical tab…) are not allowed in XLSX.
+        sheet.write_string(row, column, ILLEGAL_CHARACTERS_RE.sub("", str(value)))
