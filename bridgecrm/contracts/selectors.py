@@ -50,6 +50,7 @@ from bridgecrm.contracts.services.payments import LINE_STATUS_LABELS, line_statu
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.models import CompanyProfile, ExchangeRate
 from bridgecrm.core.money import quantize
+from bridgecrm.core.ordering import total_order
 from bridgecrm.users.models import User
 
 AMOUNT = DecimalField(max_digits=18, decimal_places=2)
@@ -80,12 +81,6 @@ def _not_found() -> NotFound:
 
 def _valid_id(value: int) -> bool:
     return 0 < value < 2**63
-
-
-def _order(field_name: str, descending: bool) -> list[Any]:
-    if descending:
-        return [F(field_name).desc(nulls_last=True), F("id").desc()]
-    return [F(field_name).asc(nulls_last=True), F("id").asc()]
 
 
 # ---- contracts -----------------------------------------------------------------------------------
@@ -122,7 +117,9 @@ def contract_list(*, actor: User, filters: ContractFilters | None = None) -> Que
     if f.signed_to is not None:
         qs = qs.filter(signed_on__lte=f.signed_to)
     field_name, descending = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
-    return qs.select_related("customer", "owner", "owner__team", "deal").order_by(*_order(field_name, descending))
+    return qs.select_related("customer", "owner", "owner__team", "deal").order_by(
+        *total_order(Contract, field_name, descending=descending)
+    )
 
 
 def contract_get(*, actor: User, contract_id: int) -> Contract:
@@ -251,7 +248,7 @@ def payment_list(*, actor: User, filters: PaymentFilters | None = None) -> Query
         qs = qs.filter(received_on__lte=f.received_to)
     field_name, descending = PAYMENT_SORTS.get(f.sort, PAYMENT_SORTS["-received"])
     return qs.select_related("contract", "contract__customer", "contract__owner", "recorded_by").order_by(
-        *_order(field_name, descending)
+        *total_order(Payment, field_name, descending=descending)
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from bridgecrm.contracts.models import Quote, QuoteQuerySet
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.exports import Cell
+from bridgecrm.core.ordering import total_order
 from bridgecrm.core.timeline import TimelineItem
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal, Product
@@ -83,7 +84,7 @@ def quote_list(*, actor: User, filters: QuoteFilters | None = None) -> QuoteQuer
     if f.latest_only:
         qs = qs.exclude(status="superseded")
     field, descending = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
-    order = [F(field).desc(), F("id").desc()] if descending else [F(field).asc(), F("id").asc()]
+    order = total_order(Quote, field, descending=descending)
     return qs.select_related("customer", "owner", "deal").order_by(*order)
 
 

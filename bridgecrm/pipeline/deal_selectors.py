@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from bridgecrm.core import money
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.models import CompanyProfile
+from bridgecrm.core.ordering import total_order
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import (
     Deal,
@@ -119,10 +120,7 @@ def deal_list(*, actor: User, filters: DealFilters | None = None) -> DealQuerySe
     """Visible deals, filtered and sorted (a total order); slice it for a page."""
     f = filters or DealFilters()
     field_name, descending = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
-    if descending:
-        order = [F(field_name).desc(nulls_last=True), F("id").desc()]
-    else:
-        order = [F(field_name).asc(nulls_last=True), F("id").asc()]
+    order = total_order(Deal, field_name, descending=descending)
     return _filtered(actor, f).select_related("customer", "stage", "pipeline", "owner", "team").order_by(*order)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from bridgecrm.core import audit, money
 from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
@@ -295,7 +296,8 @@ def missing_fields(deal: Deal, stage: Stage) -> list[str]:
 
 
 def _gate_error(stage: Stage, missing: list[str]) -> ApplicationError:
-    labels = ", ".join(str(gates.GATE_FIELDS[c]) for c in missing)
+    # The separator of an enumeration in the reader's language (Chinese uses the enumeration comma 、).
+    labels = pgettext("list separator", ", ").join(str(gates.GATE_FIELDS[c]) for c in missing)
     return ApplicationError(
         "gate",
         _("To move this deal to “%(stage)s”, fill in: %(fields)s.") % {"stage": stage.name, "fields": labels},
