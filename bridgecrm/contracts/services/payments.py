@@ -27,6 +27,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bridgecrm.contracts import policies
 from bridgecrm.contracts.models import (
     Contract,
     ContractStatus,
@@ -289,7 +290,7 @@ def payment_delete(*, actor: User, payment: Payment) -> None:
     """Remove a payment and give back what it paid on each plan line."""
     contract = payment.contract
     require_visible(actor, contract)
-    if not actor.is_active:
+    if not policies.may_delete_payment(actor, contract):
         raise forbidden()
     with transaction.atomic():
         current = _lock_contract(contract)

@@ -254,8 +254,9 @@ def test_contract_pages(company):
     assert response.status_code == 400
     assert "Extend the plan first" in response.content.decode()
     payment = Payment.objects.get()
-    response = client.post(reverse("contracts:payment_delete", args=[contract.pk, payment.pk]))
-    assert response.status_code == 302
+    delete = reverse("contracts:payment_delete", args=[contract.pk, payment.pk])
+    assert client.post(delete).status_code == 403  # the rep who booked it may not take money back
+    assert signed_in(company.manager_a).post(delete).status_code == 302
     assert not Payment.objects.exists()
     for name in ("contracts:payments", "contracts:aging", "contracts:collections"):
         assert client.get(reverse(name)).status_code == 200
@@ -385,7 +386,9 @@ def test_api_contract_plan_and_payments(company):
     )
     assert response.status_code == 404
     assert Payment.objects.count() == 1
-    assert client.delete(f"/api/v1/payments/{Payment.objects.get().pk}").status_code == 204
+    payment_id = Payment.objects.get().pk
+    assert client.delete(f"/api/v1/payments/{payment_id}").status_code == 403  # the owner may not take money back
+    assert api(company.manager_a).delete(f"/api/v1/payments/{payment_id}").status_code == 204
     assert api(company.owner).post(
         "/api/v1/exchange-rates", json.dumps({"currency": "USD", "valid_from": "2026-01-01", "rate": "7.1"}),
         content_type="application/json",

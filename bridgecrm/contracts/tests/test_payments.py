@@ -17,7 +17,7 @@ from bridgecrm.contracts.models import Contract, Payment, PaymentAllocation, Pay
 from bridgecrm.contracts.services import payments as services
 from bridgecrm.contracts.services.payments import LineStatus, allocate_oldest_first, line_status
 from bridgecrm.contracts.tests.money_helpers import make_contract
-from bridgecrm.core.errors import ApplicationError, Conflict, NotFound
+from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from bridgecrm.core.models import AuditEntry
 
 D = Decimal
@@ -104,10 +104,12 @@ def test_a_payment_on_a_contract_one_may_not_see_is_not_found(three, company):
     assert not Payment.objects.exists()
 
 
-def test_deleting_a_payment_gives_back_what_it_paid(three):
+def test_deleting_a_payment_gives_back_what_it_paid(three, company):
     first = pay(three, "1500.00")
     pay(three, "700.00")
-    services.payment_delete(actor=three.owner, payment=first)
+    with pytest.raises(PermissionDenied):  # the rep who booked it may not take money back
+        services.payment_delete(actor=three.owner, payment=first)
+    services.payment_delete(actor=company.manager_a, payment=first)
     # the second payment stays where it was allocated (the rest of February, then March)
     assert lines_of(three) == [(JAN, D(1000), D(0), None), (FEB, D(1000), D(500), None), (MAR, D(1000), D(200), None)]
     three.refresh_from_db()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from bridgecrm.contracts import forms, selectors
+from bridgecrm.contracts import forms, policies, selectors
 from bridgecrm.contracts.models import Contract, ContractStatus
 from bridgecrm.contracts.services import contracts as services
 from bridgecrm.contracts.services.contracts import TRANSITIONS
@@ -174,6 +174,7 @@ def detail_page(
             "transitions": [(s, ContractStatus(s).label) for s in TRANSITIONS[contract.status]],
             "editable": editable,
             "takes_payments": contract.status != ContractStatus.DRAFT,
+            "may_delete_payments": policies.may_delete_payment(actor, contract),
             "plan_input": plan_input + (blanks if editable else []),
             "plan_error": plan_error,
             "max_mb": services.max_attachment_bytes() // (1024 * 1024),

@@ -17,6 +17,7 @@ from bridgecrm.contracts.services import payments as payment_services
 from bridgecrm.web.tests.matrix_support import (
     CREATED,
     DELETED,
+    FORBIDDEN,
     NOT_FOUND,
     OK,
     OK_SAVED,
@@ -224,7 +225,8 @@ ROWS: list[Case] = [
         C + "payment_delete",
         "POST",
         url(C + "payment_delete", contract_id=contract_pk, payment_id=payment_pk),
-        SEEN_SAVED,
+        # The owner's manager or an admin corrects money received; the owner sees it but may not.
+        {**SEEN_SAVED, "owner": FORBIDDEN},
     ),
     Case(
         C + "payments", "GET", url(C + "payments"), signed_in(OK), probe=web_lists_payment, probe_seen_by=SEES_CUSTOMER
@@ -323,7 +325,7 @@ ROWS: list[Case] = [
         A + "payment_delete",
         "DELETE",
         url(A + "payment_delete", payment_id=payment_pk),
-        visible_to(SEES_CUSTOMER, DELETED, anonymous=UNAUTHENTICATED),
+        {**visible_to(SEES_CUSTOMER, DELETED, anonymous=UNAUTHENTICATED), "owner": FORBIDDEN},
         operation="DELETE /api/v1/payments/{payment_id}",
     ),
     Case(
