@@ -26,6 +26,7 @@ from bridgecrm.activities.models import (
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.timeline import TimelineItem
 from bridgecrm.customers.models import Customer
+from bridgecrm.pipeline.deal_selectors import deal_visible
 from bridgecrm.pipeline.models import Deal, DealStatus, Stage
 from bridgecrm.users.models import User
 
@@ -84,7 +85,8 @@ def follow_up_list(*, actor: User, filters: FollowUpFilters | None = None) -> Fo
         qs = qs.filter(occurred_at__gte=day_bounds(f.date_from)[0])
     if f.date_to is not None:
         qs = qs.filter(occurred_at__lt=day_bounds(f.date_to)[1])
-    return qs.select_related("customer", "contact", "deal", "owner").order_by("-occurred_at", "-id")
+    qs = qs.select_related("customer", "contact", "deal", "owner").annotate(deal_visible=deal_visible(actor))
+    return qs.order_by("-occurred_at", "-id")
 
 
 def follow_up_get(*, actor: User, follow_up_id: int) -> FollowUp:
@@ -126,7 +128,8 @@ def task_list(*, actor: User, filters: TaskFilters | None = None) -> TaskQuerySe
         qs = qs.filter(due_at__lt=day_bounds(f.due_to)[1])
     if f.customer_id is not None:
         qs = qs.filter(customer_id=f.customer_id)
-    return qs.select_related("assignee", "created_by", "customer", "deal").order_by("due_at", "id")
+    qs = qs.select_related("assignee", "created_by", "customer", "deal").annotate(deal_visible=deal_visible(actor))
+    return qs.order_by("due_at", "id")
 
 
 def task_get(*, actor: User, task_id: int) -> Task:

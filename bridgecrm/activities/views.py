@@ -117,7 +117,7 @@ def _follow_up_rows(qs: Any) -> Iterator[Sequence[exports.Cell]]:
             fu.get_kind_display(),
             fu.customer.name,
             fu.contact.name if fu.contact else "",
-            fu.deal.name if fu.deal else "",
+            fu.deal.name if fu.deal and fu.deal_visible else "",
             fu.summary,
             fu.get_outcome_display(),
             fu.next_follow_up_on,
@@ -275,7 +275,7 @@ def _task_rows(qs: Any) -> Iterator[Sequence[exports.Cell]]:
             task.get_priority_display(),
             task.assignee.display_name,
             task.customer.name if task.customer else "",
-            task.deal.name if task.deal else "",
+            task.deal.name if task.deal and task.deal_visible else "",
             _local(task.done_at),
             task.notes,
         )

@@ -51,6 +51,7 @@ from bridgecrm.core.errors import NotFound
 from bridgecrm.core.models import CompanyProfile, ExchangeRate
 from bridgecrm.core.money import quantize
 from bridgecrm.core.ordering import total_order
+from bridgecrm.pipeline.deal_selectors import deal_visible
 from bridgecrm.users.models import User
 
 AMOUNT = DecimalField(max_digits=18, decimal_places=2)
@@ -117,9 +118,8 @@ def contract_list(*, actor: User, filters: ContractFilters | None = None) -> Que
     if f.signed_to is not None:
         qs = qs.filter(signed_on__lte=f.signed_to)
     field_name, descending = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
-    return qs.select_related("customer", "owner", "owner__team", "deal").order_by(
-        *total_order(Contract, field_name, descending=descending)
-    )
+    qs = qs.select_related("customer", "owner", "owner__team", "deal").annotate(deal_visible=deal_visible(actor))
+    return qs.order_by(*total_order(Contract, field_name, descending=descending))
 
 
 def contract_get(*, actor: User, contract_id: int) -> Contract:
@@ -128,6 +128,7 @@ def contract_get(*, actor: User, contract_id: int) -> Contract:
     contract = (
         Contract.objects.visible_to(actor)
         .select_related("customer", "owner", "owner__team", "deal", "quote")
+        .annotate(deal_visible=deal_visible(actor))
         .filter(pk=contract_id)
         .first()
     )

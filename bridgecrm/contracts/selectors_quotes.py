@@ -18,6 +18,7 @@ from bridgecrm.core.exports import Cell
 from bridgecrm.core.ordering import total_order
 from bridgecrm.core.timeline import TimelineItem
 from bridgecrm.customers.models import Customer
+from bridgecrm.pipeline.deal_selectors import deal_visible
 from bridgecrm.pipeline.models import Deal, Product
 from bridgecrm.users.models import User
 
@@ -85,7 +86,7 @@ def quote_list(*, actor: User, filters: QuoteFilters | None = None) -> QuoteQuer
         qs = qs.exclude(status="superseded")
     field, descending = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
     order = total_order(Quote, field, descending=descending)
-    return qs.select_related("customer", "owner", "deal").order_by(*order)
+    return qs.select_related("customer", "owner", "deal").annotate(deal_visible=deal_visible(actor)).order_by(*order)
 
 
 def quote_get(*, actor: User, quote_id: int) -> Quote:
@@ -94,6 +95,7 @@ def quote_get(*, actor: User, quote_id: int) -> Quote:
     quote = (
         Quote.objects.visible_to(actor)
         .select_related("customer", "owner", "deal", "contact")
+        .annotate(deal_visible=deal_visible(actor))
         .prefetch_related("lines")
         .filter(pk=quote_id)
         .first()
@@ -140,7 +142,7 @@ def export_rows(qs: QuoteQuerySet, tz: Any) -> Iterator[Sequence[Cell]]:
             q.version,
             str(q.get_status_display()),
             q.customer.name,
-            q.deal.name if q.deal else "",
+            q.deal.name if q.deal and getattr(q, "deal_visible", False) else "",
             q.title,
             q.owner.display_name,
             q.currency,

@@ -12,7 +12,7 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, DecimalField, F, Prefetch, Q, Sum
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, Sum
 from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -114,6 +114,13 @@ def _filtered(actor: User, f: DealFilters) -> DealQuerySet:
             Q(name__icontains=text) | Q(customer__in=Customer.objects.filter(name__icontains=text).values("pk"))
         )
     return qs
+
+
+def deal_visible(actor: User, field: str = "deal_id") -> Exists:
+    """For a record that points at a deal (a quote, contract, follow-up, task): may the actor see that
+    deal? Annotate it (``deal_visible``) and show the deal's name only then: seeing the customer's
+    documents does not open another rep's deals."""
+    return Exists(Deal.objects.visible_to(actor).filter(pk=OuterRef(field)))
 
 
 def deal_list(*, actor: User, filters: DealFilters | None = None) -> DealQuerySet:

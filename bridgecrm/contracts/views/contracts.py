@@ -74,7 +74,7 @@ def _export_rows(contracts: Any) -> Any:
             c.number,
             c.title,
             c.customer.name,
-            c.deal.name if c.deal else "",
+            c.deal.name if c.deal and c.deal_visible else "",
             c.status,
             c.currency,
             c.amount,
