@@ -168,6 +168,13 @@ class NotificationKind(models.TextChoices):
     FOLLOW_UP_DUE = "follow_up_due", _("Follow-up due")
     DEAL_STALE = "deal_stale", _("Deal going stale")
     PAYMENT_OVERDUE = "payment_overdue", _("Payment overdue")
+    SOP_OVERDUE = "sop_overdue", _("Follow-up overdue by the tier's routine")
+    POOL_WARNING = "pool_warning", _("Customer about to return to the public pool")
+    POOL_RECYCLED = "pool_recycled", _("Customer returned to the public pool")
+    POOL_ASSIGNED = "pool_assigned", _("Customer assigned to you")
+    MENTION = "mention", _("Mentioned in a comment")
+    COMMENT = "comment", _("New comment on a followed record")
+    IMPORT_DONE = "import_done", _("Import finished")
     OTHER = "other", _("Other")
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from bridgecrm.core import audit, context
 from bridgecrm.core.models import AuditAction, AuditEntry
+from bridgecrm.customers import normalise
 from bridgecrm.customers import phones as phone_numbers
 from bridgecrm.customers.models import (
     Contact,
@@ -170,6 +171,8 @@ def create_demo_customers(
                 team_id=owner.team_id,
                 created_at=created,
                 updated_at=updated,
+                owner_since=created,
+                name_key=normalise.name_key(name),
             )
         )
     with transaction.atomic():

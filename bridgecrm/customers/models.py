@@ -191,6 +191,17 @@ class Customer(models.Model):
     # the public pool's recycling rules read, without scanning the follow-ups.
     last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
     next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
+    # Duplicate check (customers/normalise.py): the name without legal suffixes, width, case or spaces.
+    name_key = models.CharField(_("name key"), max_length=200, blank=True, editable=False)
+    # Tiering (bridgecrm.tiers): the current tier's code, kept by the tier services for list filters.
+    tier = models.CharField(_("tier"), max_length=16, blank=True, editable=False)
+    # Public pool (bridgecrm.pool): a customer without an owner is in the pool since ``pooled_at``;
+    # ``owner_since`` is when the current owner got it (claim, assignment or creation).
+    pooled_at = models.DateTimeField(_("in the pool since"), null=True, blank=True, editable=False)
+    owner_since = models.DateTimeField(_("owned since"), null=True, blank=True, editable=False)
+    is_protected = models.BooleanField(_("protected from recycling"), default=False, editable=False)
+    # Custom field values (bridgecrm.customization), keyed by the field's key.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True, editable=False)
 
     objects = CustomerQuerySet.as_manager()
 
@@ -209,6 +220,9 @@ class Customer(models.Model):
             models.Index(fields=["lifecycle_stage", "-updated_at"], name="customer_stage_updated"),
             models.Index(fields=["country", "province", "city"], name="customer_place"),
             models.Index(fields=["owner", "next_follow_up_on"], name="customer_owner_next_follow_up"),
+            models.Index(fields=["name_key"], name="customer_name_key"),
+            models.Index(fields=["tier", "-updated_at"], name="customer_tier_updated"),
+            models.Index(fields=["pooled_at", "id"], name="customer_pooled"),
         ]
 
     def __str__(self) -> str:
@@ -240,6 +254,8 @@ class Contact(models.Model):
     notes = models.TextField(_("notes"), blank=True, max_length=2000)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    # Custom field values (bridgecrm.customization), keyed by the field's key.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True, editable=False)
 
     objects = ContactQuerySet.as_manager()
 

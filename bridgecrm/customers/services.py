@@ -21,8 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.core import audit
 from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from bridgecrm.customers import normalise, policies
 from bridgecrm.customers import phones as phone_numbers
-from bridgecrm.customers import policies
 from bridgecrm.customers.models import (
     Contact,
     ContactPhone,
@@ -249,7 +249,15 @@ def customer_create(
         _check_team(actor, team)
     with transaction.atomic():
         now = timezone.now()
-        customer = Customer.objects.create(**facts, owner=owner, team=team, created_at=now, updated_at=now)
+        customer = Customer.objects.create(
+            **facts,
+            owner=owner,
+            team=team,
+            created_at=now,
+            updated_at=now,
+            owner_since=now,
+            name_key=normalise.name_key(facts["name"]),
+        )
         _set_tags(customer, tag_names)
         customer.collaborators.set(people)
         audit.record_created(actor=actor, obj=customer, values=customer_snapshot(customer))
@@ -291,6 +299,9 @@ def customer_update(*, actor: User, customer: Customer, version: int | None = No
             _check_team(actor, team)
         for name, value in facts.items():
             setattr(locked, name, value)
+        locked.name_key = normalise.name_key(locked.name)
+        if owner is not None and owner.pk != locked.owner_id:
+            locked.owner_since, locked.pooled_at = timezone.now(), None
         locked.owner, locked.team = owner, team
         if "tags" in changes:
             _set_tags(locked, normalise_tags(changes["tags"]))

@@ -214,6 +214,8 @@ class Deal(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
+    # Custom field values (bridgecrm.customization), keyed by the field's key.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = DealQuerySet.as_manager()

@@ -23,6 +23,12 @@ VIEW_AUDIT = "audit.view_all"
 USE_API = "api.use"
 MANAGE_COMPANY = "company.manage"
 MANAGE_PIPELINE = "pipeline.manage"
+MANAGE_TIERS = "tiers.manage"
+MANAGE_POOL = "pool.manage"
+ASSIGN_POOL = "pool.assign"
+MERGE_CUSTOMERS = "customers.merge"
+MANAGE_FIELDS = "fields.manage"
+IMPORT_DATA = "data.import"
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(VIEW_ALL_RECORDS, _("See every record in the company")),
@@ -34,12 +40,18 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(USE_API, _("Use the REST API with personal tokens")),
     Capability(MANAGE_COMPANY, _("Set the base currency and exchange rates")),
     Capability(MANAGE_PIPELINE, _("Configure products, pipelines, stages and lost reasons")),
+    Capability(MANAGE_TIERS, _("Define customer tiers and their follow-up routines")),
+    Capability(MANAGE_POOL, _("Set the public pool's rules")),
+    Capability(ASSIGN_POOL, _("Assign and distribute customers from the public pool")),
+    Capability(MERGE_CUSTOMERS, _("See the duplicate report and merge duplicate customers")),
+    Capability(MANAGE_FIELDS, _("Add and change custom fields")),
+    Capability(IMPORT_DATA, _("Import customers, contacts, deals and other records from files")),
 )
 CAPABILITY_CODES = frozenset(c.code for c in CAPABILITIES)
 
 # What a fresh installation grants; a data migration writes these rows, admins change them later.
 DEFAULT_GRANTS: dict[str, tuple[str, ...]] = {
     "admin": tuple(c.code for c in CAPABILITIES),
-    "manager": (VIEW_TEAM_RECORDS, USE_API),
+    "manager": (VIEW_TEAM_RECORDS, USE_API, ASSIGN_POOL, MERGE_CUSTOMERS, IMPORT_DATA),
     "rep": (USE_API,),
 }

@@ -202,7 +202,20 @@ def world(world_once: World, db: None) -> World:
 
 
 # The per-domain row modules under matrix_rows/, in the order their rows join the matrix.
-ROW_MODULES: tuple[str, ...] = ("deals", "activities", "quotes", "contracts", "settings", "customers_extra")
+ROW_MODULES: tuple[str, ...] = (
+    "deals",
+    "activities",
+    "quotes",
+    "contracts",
+    "settings",
+    "customers_extra",
+    "tiers",
+    "pool",
+    "dedup",
+    "customization",
+    "imports",
+    "collab",
+)
 
 
 def row_modules() -> list[Any]:

@@ -1,0 +1,99 @@
+"""Normalised keys for the duplicate check (查重): what two spellings of one customer share.
+
+``name_key("深圳市腾讯计算机系统有限公司")`` and ``name_key("深圳市腾讯计算机系统 有限责任公司")``
+agree, as do "ACME Co., Ltd." and "acme"; full-width and half-width forms, case, spaces and
+punctuation do not matter. Phones go to E.164 with +86 by default, e-mails are lower-cased.
+These are pure functions: the import normalises 100,000 rows with them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bridgecrm.customers import phones
+
+# Longest first, so "股份有限公司" goes before "有限公司"; applied repeatedly at the end of the name.
+_LEGAL_SUFFIXES_ZH = (
+    "集团股份有限公司",
+    "集团有限责任公司",
+    "集团有限公司",
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "分公司",
+    "总公司",
+    "集团",
+    "公司",
+)
+_LEGAL_SUFFIXES_EN = (
+    "co ltd",
+    "co limited",
+    "company limited",
+    "pte ltd",
+    "pty ltd",
+    "private limited",
+    "limited",
+    "ltd",
+    "incorporated",
+    "inc",
+    "llc",
+    "l l c",
+    "corporation",
+    "corp",
+    "company",
+    "co",
+    "gmbh",
+    "plc",
+    "ag",
+    "sa",
+    "group",
+)
+_PUNCTUATION = re.compile(r"[\W_]+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """NFKC (full-width to half-width), case-folded, whitespace collapsed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def _strip_english(words: list[str]) -> list[str]:
+    changed = True
+    while changed and len(words) > 1:
+        changed = False
+        for suffix in _LEGAL_SUFFIXES_EN:
+            parts = suffix.split()
+            if len(words) > len(parts) and words[-len(parts) :] == parts:
+                words = words[: -len(parts)]
+                changed = True
+                break
+    return words
+
+
+def name_key(name: str) -> str:
+    """The company or person name without legal suffixes, width, case, spaces or punctuation."""
+    text = fold(name)
+    # Brackets around a place ("（深圳）") are kept as text: branches in two cities are two customers.
+    words = [w for w in _PUNCTUATION.sub(" ", text).split() if w]
+    words = _strip_english(words)
+    key = "".join(words)
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _LEGAL_SUFFIXES_ZH:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key = key[: -len(suffix)]
+                changed = True
+                break
+    return key[:200]
+
+
+def phone_key(raw: str, region: str = phones.DEFAULT_REGION) -> str | None:
+    """E.164, or None when it is not a valid number."""
+    found = phones.normalise(raw, region)
+    return found.e164 if found is not None else None
+
+
+def email_key(raw: str) -> str:
+    return raw.strip().lower()

@@ -1,0 +1,1 @@
+"""Customer tiers and follow-up routines."""

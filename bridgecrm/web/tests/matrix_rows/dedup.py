@@ -1,0 +1,7 @@
+"""Authorization-matrix rows for dedup (see matrix_support.py)."""
+
+from __future__ import annotations
+
+from bridgecrm.web.tests.matrix_support import Case
+
+ROWS: list[Case] = []
