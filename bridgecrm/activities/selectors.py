@@ -347,6 +347,12 @@ def notification_text(notification: Notification) -> str:
         return _("The deal %(name)s has not moved for a while") % {"name": p.get("name", "")}
     if kind == NotificationKind.PAYMENT_OVERDUE:
         return _("A payment is overdue: %(name)s") % {"name": p.get("name", "")}
+    if kind == NotificationKind.SOP_OVERDUE:
+        return _("Follow-up with %(name)s is overdue: due %(date)s by the routine of tier %(tier)s") % {
+            "name": p.get("name", ""),
+            "date": p.get("due_on", ""),
+            "tier": p.get("tier", ""),
+        }
     return str(p.get("text", "")) or _("Notification")
 
 
