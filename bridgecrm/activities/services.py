@@ -621,7 +621,7 @@ def notification_email_send(notification_id: int) -> bool:
             link = f"{settings.SITE_URL}{notification.url}" if notification.url else ""
             body = f"{text}\n\n{link}\n" if link else f"{text}\n"
             send_mail(f"[Bridge] {text}"[:200], body, None, [recipient.email])
-    except Exception:  # noqa: BLE001 - any mail failure is logged, never raised
+    except Exception:
         logger.exception("notification %s: e-mail not sent", notification_id)
         return False
     return True

@@ -6,11 +6,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from bridgecrm.api.pagination import Pagination
-from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
+from bridgecrm.api.schemas import NO_NUL, ErrorOut, Id
 from bridgecrm.core.errors import ApplicationError, NotFound
 from bridgecrm.customers.models import Customer
 from bridgecrm.tiers import selectors, services
@@ -224,7 +224,7 @@ def compliance(request: HttpRequest, period: Query[PeriodIn]) -> dict[str, Any]:
     response={200: CustomerTierOut, **ERRORS},
     summary="A customer's tier, scores and follow-up routine status",
 )
-def customer_tier(request: HttpRequest, customer_id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+def customer_tier(request: HttpRequest, customer_id: Id) -> dict[str, Any]:
     return _customer_tier(_actor(request), customer_id)
 
 
@@ -234,9 +234,7 @@ def customer_tier(request: HttpRequest, customer_id: int = Path(..., ge=1, le=MA
     summary="A customer's tier changes, newest first",
 )
 @paginate(Pagination)
-def customer_tier_history(
-    request: HttpRequest, customer_id: int = Path(..., ge=1, le=MAX_ID)
-) -> Any:
+def customer_tier_history(request: HttpRequest, customer_id: Id) -> Any:
     return selectors.tier_history(actor=_actor(request), customer_id=customer_id)
 
 
@@ -252,9 +250,7 @@ def _editable(actor: User, customer_id: int) -> Customer:
     response={200: CustomerTierOut, **WRITE_ERRORS},
     summary="Set a customer's tier by hand, with a reason (kept until cleared)",
 )
-def customer_tier_set(
-    request: HttpRequest, payload: ManualTierIn, customer_id: int = Path(..., ge=1, le=MAX_ID)
-) -> dict[str, Any]:
+def customer_tier_set(request: HttpRequest, payload: ManualTierIn, customer_id: Id) -> dict[str, Any]:
     actor = _actor(request)
     services.manual_tier_set(
         actor=actor, customer=_editable(actor, customer_id), tier=payload.tier, reason=payload.reason
@@ -267,8 +263,7 @@ def customer_tier_set(
     response={200: CustomerTierOut, **WRITE_ERRORS},
     summary="Clear a manual tier: the scores decide again",
 )
-def customer_tier_clear(request: HttpRequest, customer_id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+def customer_tier_clear(request: HttpRequest, customer_id: Id) -> dict[str, Any]:
     actor = _actor(request)
     services.manual_tier_clear(actor=actor, customer=_editable(actor, customer_id))
     return _customer_tier(actor, customer_id)
-

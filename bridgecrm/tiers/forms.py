@@ -90,7 +90,9 @@ class TierModelForm(BridgeForm):
         for code, label in SizeBand.choices:
             self.fields[f"size_{code}"] = forms.IntegerField(label=label, min_value=0, max_value=100, required=False)
         for code, label in Industry.choices:
-            self.fields[f"industry_{code}"] = forms.IntegerField(label=label, min_value=0, max_value=100, required=False)
+            self.fields[f"industry_{code}"] = forms.IntegerField(
+                label=label, min_value=0, max_value=100, required=False
+            )
         for field in self.custom_fields:
             self.fields[f"cf_{field.key}_weight"] = forms.DecimalField(
                 label=_("%(field)s: weight") % {"field": field.label}, min_value=0, max_value=1000, required=False

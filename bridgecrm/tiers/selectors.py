@@ -115,9 +115,7 @@ def collect_facts(
     start = today - dt.timedelta(days=WINDOW_DAYS)
     customers = Customer.objects.filter(deleted_at__isnull=True)
     payments = Payment.objects.filter(received_on__gt=start, received_on__lte=today)
-    won = Deal.objects.filter(
-        status=DealStatus.WON, deleted_at__isnull=True, closed_on__gt=start, closed_on__lte=today
-    )
+    won = Deal.objects.filter(status=DealStatus.WON, deleted_at__isnull=True, closed_on__gt=start, closed_on__lte=today)
     if customer_ids is not None:
         customers = customers.filter(pk__in=customer_ids)
         payments = payments.filter(contract__customer_id__in=customer_ids)
@@ -198,9 +196,7 @@ class Assignment:
         ]
 
 
-def assign(
-    params: scoring.Params, *, today: dt.date, customer_ids: Sequence[int] | None = None
-) -> Assignment:
+def assign(params: scoring.Params, *, today: dt.date, customer_ids: Sequence[int] | None = None) -> Assignment:
     facts, current = collect_facts(today=today, customer_ids=customer_ids, custom_keys=params.custom_keys)
     results = {pk: scoring.score(params, f, today) for pk, f in facts.items()}
     return Assignment(results=results, current=current, manual=manual_tiers(customer_ids))
@@ -387,12 +383,10 @@ def overdue_condition(today: dt.date, *, within_days: int = 0) -> Q:
         if not tier.follow_up_every_days:
             continue
         cutoff = day_start(today + dt.timedelta(days=within_days - tier.follow_up_every_days))
-        recent = FollowUp.objects.filter(
-            customer_id=OuterRef("pk"), deleted_at__isnull=True, occurred_at__gte=cutoff
-        )
+        recent = FollowUp.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True, occurred_at__gte=cutoff)
         if tier.counted_kinds:
             recent = recent.filter(kind__in=tier.counted_kinds)
-        condition |= Q(tier=tier.code) & Q(since__lt=cutoff) & ~Exists(recent)
+        condition |= Q(Q(tier=tier.code), Q(since__lt=cutoff), ~Exists(recent))
     return condition
 
 

@@ -285,7 +285,7 @@ def tier_model_save(
 
 
 def tier_recompute_request(*, actor: User) -> None:
-    """"Recompute now": runs as a task after the request commits."""
+    """ "Recompute now": runs as a task after the request commits."""
     if not policies.may_manage(actor):
         raise _forbidden()
     from bridgecrm.tiers import tasks
@@ -309,9 +309,7 @@ def _chunks(items: Sequence[int], size: int = CHUNK) -> list[Sequence[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def tiers_recompute(
-    *, today: dt.date | None = None, customer_ids: Sequence[int] | None = None
-) -> RecomputeResult:
+def tiers_recompute(*, today: dt.date | None = None, customer_ids: Sequence[int] | None = None) -> RecomputeResult:
     """Score every live customer (or the ones given) and write the tiers that move, with their
     history. Customers with a manual tier are left alone. Idempotent: a second run writes nothing."""
     started = time.perf_counter()
@@ -331,9 +329,7 @@ def tiers_recompute(
                 Customer.objects.filter(unpinned, pk__in=chunk).update(tier=code)
         TierChange.objects.bulk_create(
             (
-                TierChange(
-                    customer_id=pk, from_tier=old, to_tier=new, reason=result.reason(model.version), at=now
-                )
+                TierChange(customer_id=pk, from_tier=old, to_tier=new, reason=result.reason(model.version), at=now)
                 for pk, old, new, result in changes
             ),
             batch_size=2000,
@@ -386,7 +382,9 @@ def manual_tier_set(*, actor: User, customer: Customer, tier: str, reason: str) 
             before = audit.snapshot(pinned, ("tier", "reason"))
             pinned.tier, pinned.reason, pinned.set_by, pinned.set_at = tier, reason, actor, now
             pinned.save()
-            audit.record_changes(actor=actor, obj=pinned, before=before, after=audit.snapshot(pinned, ("tier", "reason")))
+            audit.record_changes(
+                actor=actor, obj=pinned, before=before, after=audit.snapshot(pinned, ("tier", "reason"))
+            )
         if old != tier:
             Customer.objects.filter(pk=locked.pk).update(tier=tier)
             audit.record_changes(actor=actor, obj=locked, before={"tier": old}, after={"tier": tier})

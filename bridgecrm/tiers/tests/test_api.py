@@ -46,7 +46,10 @@ def test_customer_tier_manual_set_clear_and_history(company: Company) -> None:
     assert client.put(url, {"tier": "A", "reason": ""}, content_type="application/json").status_code == 400
     assert client.put(url, {"tier": "Q", "reason": "x"}, content_type="application/json").status_code == 400
     history = client.get(url + "/history").json()
-    assert [(h["from_tier"], h["to_tier"], h["manual"]) for h in history["items"]] == [("D", "A", True), ("A", "D", False)]
+    assert [(h["from_tier"], h["to_tier"], h["manual"]) for h in history["items"]] == [
+        ("D", "A", True),
+        ("A", "D", False),
+    ]
     cleared = client.delete(url)
     assert cleared.status_code == 200 and cleared.json()["tier"] == "D" and cleared.json()["manual"] is None
     assert not ManualTier.objects.exists()

@@ -83,7 +83,13 @@ def test_reminders_are_sent_once_per_customer_and_due_date(company: Company) -> 
     assert services.sop_reminders_send(today=D(2026, 3, 21)) == 0  # same due date, still overdue
     note = Notification.objects.get(kind=NotificationKind.SOP_OVERDUE)
     assert note.recipient == company.owner
-    assert note.params == {"customer_id": late.pk, "name": "Late", "due_on": "2026-03-17", "days": 3, "tier": "A · Key account"}
+    assert note.params == {
+        "customer_id": late.pk,
+        "name": "Late",
+        "due_on": "2026-03-17",
+        "days": 3,
+        "tier": "A · Key account",
+    }
     # A follow-up sets a new due date: one more reminder when that one passes.
     follow_up(late, D(2026, 3, 22))
     assert services.sop_reminders_send(today=D(2026, 3, 29)) == 0  # due the 29th: not overdue yet
@@ -120,8 +126,12 @@ def test_no_email_unless_configured_and_mail_errors_never_fail_the_caller(
     assert mail.outbox == []
     with override_settings(
         BRIDGE_EMAIL_NOTIFICATIONS=True,
-        MAILERS={"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                             "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 1}}},
+        MAILERS={
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 1},
+            }
+        },
     ):
         with django_capture_on_commit_callbacks(execute=True):
             note = activity_services.notification_create(recipient=company.owner, kind=NotificationKind.OTHER)
@@ -134,8 +144,14 @@ def march(company: Company) -> dict[str, Customer]:
     """The hand-computed example: period March 2026, A = every 7 days and 2 visits a month,
     B = every 14 days and 1 visit a month."""
     c1 = customer(company.owner, "c1", tier="A")
-    for day, kind in ((D(2026, 2, 25), "call"), (D(2026, 3, 4), "visit"), (D(2026, 3, 11), "call"),
-                      (D(2026, 3, 18), "visit"), (D(2026, 3, 25), "call"), (D(2026, 3, 31), "call")):
+    for day, kind in (
+        (D(2026, 2, 25), "call"),
+        (D(2026, 3, 4), "visit"),
+        (D(2026, 3, 11), "call"),
+        (D(2026, 3, 18), "visit"),
+        (D(2026, 3, 25), "call"),
+        (D(2026, 3, 31), "call"),
+    ):
         follow_up(c1, day, kind)  # gaps 7, 7, 7, 7, 6 and 0 to the end: on time; 2 of 2 visits
     c2 = customer(company.owner, "c2", tier="A")
     for day, kind in ((D(2026, 2, 27), "call"), (D(2026, 3, 5), "visit"), (D(2026, 3, 20), "call")):
@@ -143,8 +159,13 @@ def march(company: Company) -> dict[str, Customer]:
     c3 = customer(company.owner, "c3", tier="B", since=dt.datetime(2026, 3, 10, 2, tzinfo=dt.UTC))
     # came on the 10th, nothing since: 21 days to the 31st: late; 0 of 1 visit
     c4 = customer(company.teammate, "c4", tier="B")
-    for day, kind in ((D(2026, 2, 20), "call"), (D(2026, 3, 1), "visit"), (D(2026, 3, 14), "call"),
-                      (D(2026, 3, 28), "call"), (D(2026, 3, 29), "visit")):
+    for day, kind in (
+        (D(2026, 2, 20), "call"),
+        (D(2026, 3, 1), "visit"),
+        (D(2026, 3, 14), "call"),
+        (D(2026, 3, 28), "call"),
+        (D(2026, 3, 29), "visit"),
+    ):
         follow_up(c4, day, kind)  # gaps 9, 13, 14, 1 and 2: on time; 2 visits logged, 1 counts
     c5 = customer(company.other_rep, "c5", tier="A")  # nothing: late; 0 of 2
     return {"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5}

@@ -148,8 +148,8 @@ def test_custom_number_and_select_fields_add_to_potential(company: Company) -> N
     services.tier_model_save(actor=company.admin, values=values, tier_rows=tier_rows(), recompute=False)
     services.tiers_recompute(today=TODAY)
     assert Customer.objects.get(pk=target.pk).tier == "C"  # value low × potential 100 high
+    bad = [{"key": "segment", "weight": 5, "points": {"other": 10}}]
     with pytest.raises(ApplicationError):
-        bad = [{"key": "segment", "weight": 5, "points": {"other": 10}}]
         services.tier_model_save(actor=company.admin, values=model_values(custom_factors=bad), tier_rows=tier_rows())
 
 
@@ -192,7 +192,10 @@ def test_timeline_and_history_show_the_changes(company: Company, book: dict[str,
     assert [i.title for i in items] == ["Tier A · Key account → B · Growth", "Tier — → A · Key account"]
     assert items[0].detail == "Set by hand: Downgraded"
     assert items[1].detail.startswith("value score 86.3 (high), potential score 80.0 (high)")
-    assert [c.to_tier for c in selectors.tier_history(actor=company.manager_a, customer_id=book["big"].pk)] == ["B", "A"]
+    assert [c.to_tier for c in selectors.tier_history(actor=company.manager_a, customer_id=book["big"].pk)] == [
+        "B",
+        "A",
+    ]
     with pytest.raises(NotFound):
         selectors.tier_history(actor=company.other_rep, customer_id=book["big"].pk)
 

@@ -163,4 +163,3 @@ ROWS: list[Case] = [
         operation="DELETE /api/v1/customers/{customer_id}/tier",
     ),
 ]
-
