@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import time
 from decimal import Decimal
@@ -182,8 +183,11 @@ def main(argv: list[str] | None = None) -> None:
     TierModel.objects.update(value_high=60, value_medium=25, potential_high=60, potential_medium=30, version=1)
     admin = User.objects.get(username="bench-admin")
 
+    cpu0 = time.process_time()
     first = services.tiers_recompute()
+    cpu1 = time.process_time()
     second = services.tiers_recompute()
+    cpu2 = time.process_time()
     model = selectors.tier_model()
     values = {name: getattr(model, name) for name in services.MODEL_FIELDS}
     values |= {"value_medium": D("15"), "potential_high": D("50")}
@@ -192,7 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     preview = services.tier_model_preview(actor=admin, values=values, tier_rows=rows)
     preview_s = round(time.perf_counter() - t0, 3)
     services.tier_model_save(actor=admin, values=values, tier_rows=rows, recompute=False)
+    cpu3 = time.process_time()
     third = services.tiers_recompute()
+    cpu4 = time.process_time()
     saved = {
         code: n
         for code, n in Customer.objects.filter(deleted_at__isnull=True)
@@ -205,12 +211,24 @@ def main(argv: list[str] | None = None) -> None:
         "customers": first.customers,
         "generated_now": added,
         "generate_seconds": generated_s,
-        "first_run": {"seconds": first.seconds, "changed": first.changed, "counts": first.counts},
-        "second_run": {"seconds": second.seconds, "changed": second.changed},
+        "first_run": {
+            "seconds": first.seconds,
+            "cpu_seconds": round(cpu1 - cpu0, 3),
+            "changed": first.changed,
+            "counts": first.counts,
+        },
+        "second_run": {"seconds": second.seconds, "cpu_seconds": round(cpu2 - cpu1, 3), "changed": second.changed},
         "preview": {"seconds": preview_s, "counts": preview},
-        "after_save": {"seconds": third.seconds, "changed": third.changed, "counts": saved},
+        "after_save": {
+            "seconds": third.seconds,
+            "cpu_seconds": round(cpu4 - cpu3, 3),
+            "changed": third.changed,
+            "counts": saved,
+        },
         "preview_matches_saved": preview == saved,
         "history_rows": TierChange.objects.count(),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     args.out.mkdir(parents=True, exist_ok=True)

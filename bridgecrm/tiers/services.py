@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -309,6 +309,25 @@ def _chunks(items: Sequence[int], size: int = CHUNK) -> list[Sequence[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def _insert_history(changes: Sequence[tuple[int, str, str, Any]], *, version: int, at: dt.datetime) -> None:
+    """The ``TierChange`` rows of a run, with ``executemany`` in chunks: ``bulk_create`` spends more
+    time building 100,000 model instances than the database spends storing them."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in ("customer_id", "from_tier", "to_tier", "reason", "manual", "at"))
+    reason = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    sql = f"INSERT INTO {quote(TierChange._meta.db_table)} ({columns}) VALUES (%s, %s, %s, {reason}, %s, %s)"
+    moment = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        for start in range(0, len(changes), CHUNK):
+            cursor.executemany(
+                sql,
+                [
+                    (pk, old, new, result.reason_json(version), False, moment)
+                    for pk, old, new, result in changes[start : start + CHUNK]
+                ],
+            )
+
+
 def tiers_recompute(*, today: dt.date | None = None, customer_ids: Sequence[int] | None = None) -> RecomputeResult:
     """Score every live customer (or the ones given) and write the tiers that move, with their
     history. Customers with a manual tier are left alone. Idempotent: a second run writes nothing."""
@@ -327,13 +346,7 @@ def tiers_recompute(*, today: dt.date | None = None, customer_ids: Sequence[int]
         for code, pks in by_tier.items():
             for chunk in _chunks(pks):
                 Customer.objects.filter(unpinned, pk__in=chunk).update(tier=code)
-        TierChange.objects.bulk_create(
-            (
-                TierChange(customer_id=pk, from_tier=old, to_tier=new, reason=result.reason(model.version), at=now)
-                for pk, old, new, result in changes
-            ),
-            batch_size=2000,
-        )
+        _insert_history(changes, version=model.version, at=now)
         if customer_ids is None:
             audit.record_event(
                 actor=None,

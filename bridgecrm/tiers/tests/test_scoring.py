@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from bridgecrm.tiers import scoring
 from bridgecrm.tiers.models import default_grid
@@ -39,9 +38,7 @@ def params(**overrides: object) -> scoring.Params:
 
 
 def test_value_score_is_the_weighted_mean_of_rfm_parts() -> None:
-    facts = scoring.Facts(
-        payments=Decimal("500000"), won=Decimal("1500000"), purchases=3, last_purchase=dt.date(2026, 3, 31)
-    )
+    facts = scoring.Facts(payments=500000.0, won=1500000.0, purchases=3, last_purchase=dt.date(2026, 3, 31))
     result = scoring.score(params(), facts, TODAY)
     # payments 50, won 100 (capped), frequency 3/6 = 50, recency 1 - 91/365 = 75.1
     assert result.parts["payments"] == 50.0
@@ -61,7 +58,7 @@ def test_potential_score_uses_amount_size_industry_and_custom_fields() -> None:
         )
     )
     facts = scoring.Facts(
-        potential=Decimal("1000000"), size="201-1000", industry="retail", custom={"staff": 100, "segment": "smb"}
+        potential=1000000.0, size="201-1000", industry="retail", custom={"staff": 100, "segment": "smb"}
     )
     result = scoring.score(p, facts, TODAY)
     # amount 50, size 80, industry 50, staff 25, segment 20:
@@ -81,7 +78,7 @@ def test_thresholds_are_inclusive_and_the_grid_decides_the_tier() -> None:
     assert scoring.band(24.9, 60.0, 25.0) == "low"
     grid = {"high": {"high": "P", "medium": "P", "low": "Q"}, "medium": dict.fromkeys(("high", "medium", "low"), "R")}
     grid["low"] = dict.fromkeys(("high", "medium", "low"), "S")
-    facts = scoring.Facts(payments=Decimal("1000000"), won=Decimal("1000000"), purchases=6, last_purchase=TODAY)
+    facts = scoring.Facts(payments=1000000.0, won=1000000.0, purchases=6, last_purchase=TODAY)
     assert scoring.score(params(grid=grid), facts, TODAY).tier == "Q"  # value 100, potential 0
 
 
@@ -93,10 +90,19 @@ def test_no_weights_and_odd_custom_values_score_zero() -> None:
         weight_recency=0.0,
         custom_factors=(scoring.CustomFactor(key="staff", weight=10, full=100),),
     )
-    facts = scoring.Facts(payments=Decimal("9e9"), custom={"staff": "many"})
+    facts = scoring.Facts(payments=9e9, custom={"staff": "many"})
     result = scoring.score(p, facts, TODAY)
     assert result.value == 0.0
     assert result.parts["custom.staff"] == 0.0
     # A purchase older than the recency horizon scores 0 for recency.
     old = scoring.Facts(last_purchase=TODAY - dt.timedelta(days=400))
     assert scoring.score(params(), old, TODAY).parts["recency"] == 0.0
+
+
+def test_reason_json_is_the_reason() -> None:
+    import json
+
+    p = params(custom_factors=(scoring.CustomFactor(key="staff", weight=25, full=400),))
+    facts = scoring.Facts(payments=123456.0, purchases=2, last_purchase=TODAY, custom={"staff": 7})
+    result = scoring.score(p, facts, TODAY)
+    assert json.loads(result.reason_json(3)) == result.reason(3)
