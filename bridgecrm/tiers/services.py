@@ -315,7 +315,8 @@ def _insert_history(changes: Sequence[tuple[int, str, str, Any]], *, version: in
     quote = connection.ops.quote_name
     columns = ", ".join(quote(c) for c in ("customer_id", "from_tier", "to_tier", "reason", "manual", "at"))
     reason = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    sql = f"INSERT INTO {quote(TierChange._meta.db_table)} ({columns}) VALUES (%s, %s, %s, {reason}, %s, %s)"
+    table = quote(TierChange._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, {reason}, %s, %s)"  # noqa: S608 - model names
     moment = connection.ops.adapt_datetimefield_value(at)
     with connection.cursor() as cursor:
         for start in range(0, len(changes), CHUNK):
