@@ -43,7 +43,12 @@ class Comment(models.Model):
         verbose_name=_("customer"),
     )
     deal = models.ForeignKey(
-        "pipeline.Deal", on_delete=models.CASCADE, null=True, blank=True, related_name="comments", verbose_name=_("deal")
+        "pipeline.Deal",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="comments",
+        verbose_name=_("deal"),
     )
     author = models.ForeignKey(
         "users.User", on_delete=models.PROTECT, related_name="comments", verbose_name=_("author")
@@ -106,7 +111,9 @@ class Follower(models.Model):
             models.UniqueConstraint(
                 fields=["customer", "user"], condition=Q(customer__isnull=False), name="follower_customer_once"
             ),
-            models.UniqueConstraint(fields=["deal", "user"], condition=Q(deal__isnull=False), name="follower_deal_once"),
+            models.UniqueConstraint(
+                fields=["deal", "user"], condition=Q(deal__isnull=False), name="follower_deal_once"
+            ),
         ]
 
     def __str__(self) -> str:
