@@ -205,7 +205,7 @@ def deal_unfollow(request: HttpRequest, deal_id: int) -> dict[str, Any]:
 
 
 @router.get("/feed", response={200: FeedOut, **ERRORS}, summary="What happened today on the records you see")
-def feed(request: HttpRequest, query: Query[FeedIn]) -> dict[str, Any]:
+def team_feed(request: HttpRequest, query: Query[FeedIn]) -> dict[str, Any]:
     day = None
     if query.day:
         try:
