@@ -248,7 +248,9 @@ def test_comment_pages_are_keyset_and_complete(company, customer, django_assert_
 def test_comments_appear_on_the_customer_timeline(company, customer) -> None:
     comment = services.comment_create(actor=company.owner, record=customer, body="On the timeline")
     items = [i for i in customer_timeline(actor=company.owner, customer=customer) if i.kind == "comment"]
-    assert [(i.detail, i.url) for i in items] == [("On the timeline", f"/customers/{customer.pk}/#comment-{comment.pk}")]
+    assert [(i.detail, i.url) for i in items] == [
+        ("On the timeline", f"/customers/{customer.pk}/#comment-{comment.pk}")
+    ]
     services.comment_delete(actor=company.owner, comment=comment)
     assert not [i for i in customer_timeline(actor=company.owner, customer=customer) if i.kind == "comment"]
 

@@ -135,7 +135,9 @@ def test_comment_pages_cost_fixed_queries(company, customer, django_assert_max_n
     url = reverse("collab:customer_comments", kwargs={"record_id": customer.pk})
     client.get(url)
     for i in range(25):
-        services.comment_create(actor=company.admin if i % 2 else company.manager_a, record=customer, body=f"@owner {i}")
+        services.comment_create(
+            actor=company.admin if i % 2 else company.manager_a, record=customer, body=f"@owner {i}"
+        )
     with django_assert_max_num_queries(16):
         first = client.get(url)
     assert first.content.decode().count('data-testid="comment"') == 20
