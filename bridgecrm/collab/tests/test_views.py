@@ -158,3 +158,22 @@ def test_the_feed_page(company, customer, django_assert_max_num_queries) -> None
     assert "hello feed" not in signed_in(company.manager_b).get("/feed/").content.decode()
     assert signed_in(company.manager_a).get("/feed/", {"day": "not-a-day"}).status_code == 200
     assert "Nothing happened yet." in client.get("/feed/", {"day": "2020-01-01"}).content.decode()
+
+
+def test_the_unread_count_is_one_count_query(company, customer, django_assert_num_queries) -> None:
+    from bridgecrm.activities.selectors import unread_count
+
+    services.comment_create(actor=company.owner, record=customer, body="@admin one")
+    services.comment_create(actor=company.owner, record=customer, body="@admin two")
+    with django_assert_num_queries(1) as captured:
+        assert unread_count(actor=company.admin) == 2
+    assert "COUNT(" in captured.captured_queries[0]["sql"].upper()
+
+
+def test_the_picker_finds_people_by_their_chinese_name(company, customer) -> None:
+    company.manager_a.full_name = "李经理"
+    company.manager_a.save(update_fields=["full_name"])
+    client = signed_in(company.owner)
+    url = reverse("collab:customer_mentionable", kwargs={"record_id": customer.pk})
+    html = client.get(url, {"q": "李"}).content.decode()
+    assert 'data-username="manager_a"' in html and "李经理" in html

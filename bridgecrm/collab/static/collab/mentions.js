@@ -4,7 +4,8 @@
   "use strict";
   function tokenBeforeCaret(area) {
     var upto = area.value.slice(0, area.selectionStart);
-    var match = /(^|[\s(（，,。])@([\w.+-]{0,50})$/.exec(upto);
+    // After "@": a username or part of a name (Chinese names too), up to the caret.
+    var match = /(^|[\s(（，,。：:])[@＠]([^\s@＠]{0,50})$/.exec(upto);
     return match ? { query: match[2], start: upto.length - match[2].length - 1 } : null;
   }
   function setUp(form) {
