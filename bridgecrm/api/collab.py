@@ -19,6 +19,7 @@ from bridgecrm.users.models import User
 router = Router(tags=["collaboration"])
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}
+LIST_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}  # a date that looks right but is not one
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
@@ -204,7 +205,7 @@ def deal_unfollow(request: HttpRequest, deal_id: int) -> dict[str, Any]:
 # ---- the team feed -------------------------------------------------------------------------------
 
 
-@router.get("/feed", response={200: FeedOut, **ERRORS}, summary="What happened today on the records you see")
+@router.get("/feed", response={200: FeedOut, **LIST_ERRORS}, summary="What happened today on the records you see")
 def team_feed(request: HttpRequest, query: Query[FeedIn]) -> dict[str, Any]:
     day = None
     if query.day:
