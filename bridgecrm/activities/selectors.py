@@ -312,10 +312,12 @@ def feed_data(*, user: User, now: dt.datetime | None = None) -> FeedData:
 # ---- notifications ---------------------------------------------------------------------------------
 
 
-def notification_list(*, actor: User, unread_only: bool = False) -> QuerySet[Notification]:
+def notification_list(*, actor: User, unread_only: bool = False, kind: str = "") -> QuerySet[Notification]:
     qs = Notification.objects.filter(recipient=actor)
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
+    if kind in NotificationKind.values:
+        qs = qs.filter(kind=kind)
     return qs.order_by("-created_at", "-id")
 
 
@@ -353,6 +355,10 @@ def notification_text(notification: Notification) -> str:
             "date": p.get("due_on", ""),
             "tier": p.get("tier", ""),
         }
+    if kind == NotificationKind.MENTION:
+        return _("%(by)s mentioned you in a comment on %(name)s") % {"by": p.get("by", ""), "name": p.get("name", "")}
+    if kind == NotificationKind.COMMENT:
+        return _("%(by)s commented on %(name)s") % {"by": p.get("by", ""), "name": p.get("name", "")}
     return str(p.get("text", "")) or _("Notification")
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("bridgecrm.contracts.urls")),
     path("", include("bridgecrm.activities.urls")),
     path("", include("bridgecrm.tiers.urls")),
+    path("", include("bridgecrm.collab.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

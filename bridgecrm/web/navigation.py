@@ -25,6 +25,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem(_("Home"), "web:home", lambda u: True),
     NavItem(_("My day"), "activities:my_day", lambda u: True),
+    NavItem(_("Team activity"), "collab:feed", lambda u: True),
     NavItem(_("Calendar"), "activities:calendar", lambda u: True),
     NavItem(_("Follow-ups"), "activities:follow_ups", lambda u: True),
     NavItem(_("Tasks"), "activities:tasks", lambda u: True),
