@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from bridgecrm.collab import services
-from bridgecrm.collab.models import Comment, Follower, Mention
 from bridgecrm.web.tests.matrix_support import (
     CREATED,
     DELETED,
@@ -25,7 +24,6 @@ from bridgecrm.web.tests.matrix_support import (
     REDIRECT,
     SAVED,
     SEES_CUSTOMER,
-    TABLES,
     UNAUTHENTICATED,
     Case,
     Outcome,
@@ -36,11 +34,6 @@ from bridgecrm.web.tests.matrix_support import (
     url,
     visible_to,
 )
-
-# The collab tables join the "nothing changed" snapshot (the lead may fold "collab" into the
-# per-app loop of matrix_support instead).
-for _model in (Comment, Mention, Follower):
-    TABLES.setdefault(_model._meta.label, (_model, ()))
 
 
 def build(world: World) -> None:

@@ -13,13 +13,11 @@ from typing import Any
 from bridgecrm.customers.models import Customer
 from bridgecrm.tiers import selectors, services
 from bridgecrm.tiers.forms import TierModelForm
-from bridgecrm.tiers.models import ManualTier, SopReminder, Tier, TierChange, TierModel
 from bridgecrm.web.tests.matrix_support import (
     OK,
     OK_SAVED,
     SAVED,
     SEES_CUSTOMER,
-    TABLES,
     UNAUTHENTICATED,
     Case,
     World,
@@ -30,10 +28,6 @@ from bridgecrm.web.tests.matrix_support import (
     url,
     visible_to,
 )
-
-# The tiers tables join the "nothing changed" snapshot.
-for _model in (TierModel, Tier, ManualTier, TierChange, SopReminder):
-    TABLES.setdefault(_model._meta.label, (_model, ()))
 
 SEES_OWNER_ROW = frozenset({"owner", "manager_a", "admin"})  # whose compliance shows the owner's row
 
