@@ -6,7 +6,6 @@ the API and imports refuse the same values with the same messages."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -206,27 +205,17 @@ def add_fields(
         value = stored.get(field.key) if not creating else field.default
         if value is not None:
             form.initial[name] = _initial(field, value)
-    form.custom_sections = sections(visible)  # type: ignore[attr-defined]
+    form.custom_names = [form_name(f) for f in visible]  # type: ignore[attr-defined]
+    form.custom_sections = sections(form, visible)  # type: ignore[attr-defined]
 
 
-def sections(fields: list[FieldDefinition]) -> list[tuple[str, list[str]]]:
-    """(section title, form field names) in form order, for templates that group them."""
-    result: list[tuple[str, list[str]]] = []
+def sections(form: forms.Form, fields: list[FieldDefinition]) -> list[tuple[str, list[Any]]]:
+    """(section title, bound fields) in form order, for templates that group them."""
+    result: list[tuple[str, list[Any]]] = []
     for field in fields:
         if not result or result[-1][0] != field.section:
             result.append((field.section, []))
-        result[-1][1].append(form_name(field))
-    return result
-
-
-def submitted(form: forms.Form, editable: list[FieldDefinition]) -> dict[str, Any]:
-    """The custom values the actor submitted ({key: raw}) for the fields they may edit."""
-    data = form.cleaned_data
-    result: dict[str, Any] = {}
-    for field in editable:
-        name = form_name(field)
-        if name in data:
-            result[field.key] = data[name]
+        result[-1][1].append(form[form_name(field)])
     return result
 
 
@@ -242,5 +231,85 @@ def pop_submitted(data: dict[str, Any], editable: list[FieldDefinition]) -> dict
     return result
 
 
-def json_default(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# ---- list filters ------------------------------------------------------------------------------
+
+YES_NO = [("", "—"), ("1", _("Yes")), ("0", _("No"))]
+
+
+def add_filter_fields(form: forms.Form, *, entity: str, actor: User) -> None:
+    """Filter fields for the custom fields the actor sees, named as the query parameters
+    (``cf_<key>``: contains for texts, equals for choices; ``cf_<key>__min``/``__max`` for numbers,
+    money and dates; ``cf_<key>__set``: filled in or not), and custom sorts in ``sort``."""
+    from bridgecrm.customization import selectors
+
+    fields = selectors.fields_for(entity, actor)
+    people: list[tuple[int, str]] = []
+    if any(f.type == FieldType.USER for f in fields):
+        people = [
+            (pk, full or name)
+            for pk, full, name in User.objects.visible_to(actor)
+            .filter(is_active=True)
+            .values_list("pk", "full_name", "username")
+        ]
+    for field in fields:
+        name = f"{selectors.PARAM_PREFIX}{field.key}"
+        label = field.label
+        if field.type in selectors.RANGE_TYPES:
+            kind = {"date": "date", "datetime": "date"}.get(field.type, "number")
+            widget = forms.TextInput(attrs={"type": kind, "step": "any"} if kind == "number" else {"type": kind})
+            form.fields[f"{name}__min"] = forms.CharField(
+                label=_("%(field)s from") % {"field": label}, required=False, max_length=40, widget=widget
+            )
+            form.fields[f"{name}__max"] = forms.CharField(
+                label=_("%(field)s to") % {"field": label}, required=False, max_length=40, widget=widget
+            )
+        elif field.type in (FieldType.SINGLE_SELECT, FieldType.MULTI_SELECT):
+            form.fields[name] = forms.ChoiceField(label=label, choices=[("", "—"), *_choices(field)], required=False)
+        elif field.type == FieldType.CHECKBOX:
+            form.fields[name] = forms.ChoiceField(label=label, choices=YES_NO, required=False)
+        elif field.type == FieldType.USER:
+            choices = [("", "—"), *[(str(pk), n) for pk, n in people]]
+            form.fields[name] = forms.ChoiceField(label=label, choices=choices, required=False)
+        else:
+            form.fields[name] = forms.CharField(label=label, required=False, max_length=100)
+        if field.type != FieldType.CHECKBOX:
+            form.fields[f"{name}__set"] = forms.ChoiceField(
+                label=_("%(field)s filled in") % {"field": label}, choices=YES_NO, required=False
+            )
+    sort = form.fields.get("sort")
+    if isinstance(sort, forms.ChoiceField):
+        sort.choices = [*sort.choices, *selectors.sort_choices(entity, actor)]
+        if hasattr(sort.widget, "choices"):
+            sort.widget.choices = sort.choices
+    form.custom_entity = entity  # type: ignore[attr-defined]
+    form.custom_actor = actor  # type: ignore[attr-defined]
+
+
+def clean_filter_fields(form: forms.Form) -> None:
+    """Check each custom filter's value by its field's type (call from ``clean``)."""
+    from bridgecrm.core.errors import ApplicationError
+    from bridgecrm.customization import selectors
+
+    entity = getattr(form, "custom_entity", None)
+    if entity is None:
+        return
+    by_key = {f.key: f for f in selectors.fields_for(entity, form.custom_actor)}  # type: ignore[attr-defined]
+    for name, raw in filter_values(form):
+        key, _sep, op = name.removeprefix(selectors.PARAM_PREFIX).partition("__")
+        field = by_key.get(key)
+        if field is None:
+            continue
+        try:
+            selectors.condition(field, op, raw)
+        except ApplicationError as exc:
+            form.add_error(name if name in form.fields else None, str(exc.message))
+
+
+def filter_values(form: forms.Form) -> tuple[tuple[str, str], ...]:
+    """The custom filters the form holds, as (parameter, value) pairs."""
+    data = getattr(form, "cleaned_data", {}) or {}
+    pairs = []
+    for name, value in data.items():
+        if name.startswith("cf_") and value not in (None, ""):
+            pairs.append((name, str(value).strip()))
+    return tuple(sorted(pairs))

@@ -98,10 +98,31 @@ def shown_values(entity: str, actor: User, custom: Mapping[str, Any] | None) -> 
     return [Shown(f, stored.get(f.key), values.display(f, stored.get(f.key))) for f in fields_for(entity, actor)]
 
 
-def display_row(fields: Iterable[FieldDefinition], custom: Mapping[str, Any] | None) -> list[str]:
-    """The display values of ``fields`` for one row (list columns, exports)."""
+def list_columns(entity: str, actor: User) -> list[FieldDefinition]:
+    """The custom fields a list shows as columns: every visible one but long texts."""
+    return [f for f in fields_for(entity, actor) if f.type != FieldType.LONG_TEXT]
+
+
+def display_rows(fields: list[FieldDefinition], customs: list[Mapping[str, Any] | None]) -> list[list[str]]:
+    """The display values of ``fields`` for many rows: the people of ``user`` fields in one query."""
+    people = user_labels(fields, customs)
+    return [display_row(fields, custom, people) for custom in customs]
+
+
+def display_row(
+    fields: Iterable[FieldDefinition], custom: Mapping[str, Any] | None, people: Mapping[int, str] | None = None
+) -> list[str]:
+    """The display values of ``fields`` for one row (list columns, exports); ``people`` names the
+    users of ``user`` fields (see ``user_labels``), else each is looked up."""
     stored = custom or {}
-    return [values.display(f, stored.get(f.key)) for f in fields]
+    cells = []
+    for f in fields:
+        value = stored.get(f.key)
+        if f.type == FieldType.USER and people is not None and value is not None:
+            cells.append(people.get(value, str(value)) if isinstance(value, int) else str(value))
+        else:
+            cells.append(values.display(f, value))
+    return cells
 
 
 def user_labels(fields: Iterable[FieldDefinition], rows: Iterable[Mapping[str, Any] | None]) -> dict[int, str]:
@@ -110,7 +131,8 @@ def user_labels(fields: Iterable[FieldDefinition], rows: Iterable[Mapping[str, A
     ids = {v for r in rows for k in keys if isinstance(v := (r or {}).get(k), int)}
     if not ids:
         return {}
-    return {pk: full or name for pk, full, name in User.objects.filter(pk__in=ids).values_list("pk", "full_name", "username")}
+    found = User.objects.filter(pk__in=ids).values_list("pk", "full_name", "username")
+    return {pk: full or name for pk, full, name in found}
 
 
 # ---- the admin pages --------------------------------------------------------------------------
