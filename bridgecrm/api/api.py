@@ -14,6 +14,7 @@ from bridgecrm.api import activities, audit, contracts, customers, customization
 from bridgecrm.api.auth import TokenAuth
 from bridgecrm.core.errors import ApplicationError
 
+
 class BridgeAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
         """The document with the ``custom`` objects listing the current custom fields and their types."""

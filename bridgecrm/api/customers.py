@@ -11,16 +11,15 @@ from ninja.pagination import paginate
 from ninja.responses import Status
 from pydantic import BaseModel
 
-from bridgecrm.api.customization import custom_property, resolve_custom
+from bridgecrm.api.customization import check_filters, custom_property, resolve_custom
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
 from bridgecrm.api.references import visible_people as _people
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
-from bridgecrm.core.errors import ApplicationError, Unprocessable
 from bridgecrm.customers import selectors, services
+from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.customization import selectors as custom_fields
 from bridgecrm.customization.models import Entity
-from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.users.models import Team, User
 
 router = Router(tags=["customers"])
@@ -187,18 +186,6 @@ def _references(actor: User, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _check_custom_filters(actor: User, entity: str, params: tuple[tuple[str, str], ...]) -> None:
-    """A custom filter's value of the wrong type is a 422 naming the parameter, before any query."""
-    by_key = {f.key: f for f in custom_fields.fields_for(entity, actor)}
-    for name, raw in params:
-        key, _sep, op = name.removeprefix(custom_fields.PARAM_PREFIX).partition("__")
-        if key in by_key:
-            try:
-                custom_fields.condition(by_key[key], op, raw)
-            except ApplicationError as exc:
-                raise Unprocessable("invalid", exc.message, details={name: [str(exc.message)]}) from exc
-
-
 # ---- customers -----------------------------------------------------------------------------------
 
 
@@ -214,7 +201,7 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFiltersIn]) -> A
     f = filters
     actor = _actor(request)
     custom = custom_fields.filter_params(request.GET)
-    _check_custom_filters(actor, Entity.CUSTOMER, custom)
+    check_filters(actor, Entity.CUSTOMER, custom)
     return selectors.customer_list(
         actor=_actor(request),
         filters=selectors.CustomerFilters(
@@ -261,7 +248,17 @@ def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPat
     customer = selectors.customer_get(actor=actor, customer_id=customer_id)
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version")
-    for name in ("name", "kind", "lifecycle_stage", "country", "currency", "tags", "collaborator_ids", "owner_id", "custom"):
+    for name in (
+        "name",
+        "kind",
+        "lifecycle_stage",
+        "country",
+        "currency",
+        "tags",
+        "collaborator_ids",
+        "owner_id",
+        "custom",
+    ):
         if name in data and data[name] is None:
             data.pop(name)  # required values: null means "leave as is"
     services.customer_update(actor=actor, customer=customer, version=version, **_references(actor, data))

@@ -12,7 +12,7 @@ from ninja.responses import Status
 from pydantic import BaseModel
 
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
-from bridgecrm.core.errors import ApplicationError
+from bridgecrm.core.errors import ApplicationError, Unprocessable
 from bridgecrm.customization import policies, selectors, services
 from bridgecrm.customization.models import Entity, FieldDefinition, FieldType
 from bridgecrm.users.models import Role, User
@@ -31,7 +31,7 @@ def _actor(request: HttpRequest) -> User:
 def custom_property(entity: str, *, required: bool = False) -> Any:
     """The ``custom`` property of a record schema; the OpenAPI document lists the fields in it."""
     description = "Custom field values by key (see GET /custom-fields); validated by type."
-    extra = {MARK: entity}
+    extra: dict[str, Any] = {MARK: entity}
     if required:
         return Field(default_factory=dict, description=description, json_schema_extra=extra)
     return Field(None, description=description, json_schema_extra=extra)
@@ -48,9 +48,21 @@ def resolve_custom(entity: str) -> Any:
     return staticmethod(resolve)
 
 
+def check_filters(actor: User, entity: str, params: tuple[tuple[str, str], ...]) -> None:
+    """A custom filter's value of the wrong type is a 422 naming the parameter, before any query."""
+    by_key = {f.key: f for f in selectors.fields_for(entity, actor)}
+    for name, raw in params:
+        key, _sep, op = name.removeprefix(selectors.PARAM_PREFIX).partition("__")
+        if key in by_key:
+            try:
+                selectors.condition(by_key[key], op, raw)
+            except ApplicationError as exc:
+                raise Unprocessable("invalid", exc.message, details={name: [str(exc.message)]}) from exc
+
+
 # ---- the OpenAPI document ---------------------------------------------------------------------
 
-_FORMATS = {
+_FORMATS: dict[str, str] = {
     FieldType.DATE: "date",
     FieldType.DATETIME: "date-time",
     FieldType.URL: "uri",

@@ -13,8 +13,6 @@ from django.utils.translation import pgettext
 
 from bridgecrm.core.exports import Cell
 from bridgecrm.customers import phones, selectors
-from bridgecrm.customization import selectors as custom_fields
-from bridgecrm.customization.models import Entity, FieldType
 from bridgecrm.customers.models import (
     Country,
     CustomerKind,
@@ -25,6 +23,8 @@ from bridgecrm.customers.models import (
     Province,
     SizeBand,
 )
+from bridgecrm.customization import selectors as custom_fields
+from bridgecrm.customization.models import Entity, FieldType
 from bridgecrm.users.models import User
 
 CHUNK = 2_000  # rows fetched per database round trip while streaming

@@ -9,8 +9,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from bridgecrm.core.forms import BridgeForm, FastSelect
-from bridgecrm.customization import forms as custom_forms
-from bridgecrm.customization.models import Entity
 from bridgecrm.customers.models import (
     Country,
     CustomerKind,
@@ -22,6 +20,8 @@ from bridgecrm.customers.models import (
     SizeBand,
 )
 from bridgecrm.customers.selectors import DEFAULT_SORT, ContactFilters, CustomerFilters
+from bridgecrm.customization import forms as custom_forms
+from bridgecrm.customization.models import Entity
 from bridgecrm.users.models import Team, User
 
 ANY: list[tuple[str, Any]] = [("", "—")]

@@ -24,9 +24,9 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.core.errors import NotFound
 from bridgecrm.customers import phones
+from bridgecrm.customers.models import Contact, ContactPhone, ContactQuerySet, Customer, CustomerQuerySet, SavedView
 from bridgecrm.customization import selectors as custom_fields
 from bridgecrm.customization.models import Entity
-from bridgecrm.customers.models import Contact, ContactPhone, ContactQuerySet, Customer, CustomerQuerySet, SavedView
 from bridgecrm.users.models import User
 
 SORTS: dict[str, tuple[str, bool]] = {

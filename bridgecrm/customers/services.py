@@ -23,8 +23,6 @@ from bridgecrm.core import audit
 from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from bridgecrm.customers import normalise, policies
 from bridgecrm.customers import phones as phone_numbers
-from bridgecrm.customization import services as custom_fields
-from bridgecrm.customization.models import Entity
 from bridgecrm.customers.models import (
     Contact,
     ContactPhone,
@@ -40,6 +38,8 @@ from bridgecrm.customers.models import (
     SizeBand,
     Tag,
 )
+from bridgecrm.customization import services as custom_fields
+from bridgecrm.customization.models import Entity
 from bridgecrm.users.models import Team, User
 
 CUSTOMER_FIELDS = (

@@ -24,10 +24,10 @@ from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.core.timeline import customer_timeline
 from bridgecrm.customers import exports as customer_exports
 from bridgecrm.customers import forms, phones, policies, selectors, services
+from bridgecrm.customers.models import Contact, Country, Customer, Industry, LifecycleStage, Province
 from bridgecrm.customization import forms as custom_forms
 from bridgecrm.customization import selectors as custom_fields
 from bridgecrm.customization.models import Entity
-from bridgecrm.customers.models import Contact, Country, Customer, Industry, LifecycleStage, Province
 from bridgecrm.users.viewtools import actor_of as _actor
 from bridgecrm.users.viewtools import export_response, guarded, save_form
 from bridgecrm.users.viewtools import form_errors as _form_errors
@@ -241,7 +241,9 @@ def contact_edit(request: HttpRequest, customer_id: int, contact_id: int) -> Htt
     editable = _add_custom_fields(form, actor, Entity.CONTACT, contact.custom, creating=False)
     if (
         request.method == "POST"
-        and save_form(form, lambda: services.contact_update(actor=actor, contact=contact, **_contact_data(form, editable)))
+        and save_form(
+            form, lambda: services.contact_update(actor=actor, contact=contact, **_contact_data(form, editable))
+        )
         is not None
     ):
         messages.success(request, _("The contact was saved."))

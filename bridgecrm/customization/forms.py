@@ -33,7 +33,9 @@ class DefinitionForm(BridgeForm):
         label=_("Key"),
         max_length=40,
         required=False,
-        help_text=_("Used in the API, imports and exports; made from the English label when left empty. It never changes."),
+        help_text=_(
+            "Used in the API, imports and exports; made from the English label when left empty. It never changes."
+        ),
     )
     help_en = forms.CharField(label=_("Help text (English)"), max_length=200, required=False)
     help_zh = forms.CharField(label=_("Help text (Chinese)"), max_length=200, required=False)
@@ -142,7 +144,9 @@ def form_field(field: FieldDefinition, *, people: list[tuple[int, str]], editabl
             )
         case FieldType.NUMBER | FieldType.MONEY:
             step = "0.01" if field.type == FieldType.MONEY else "any"
-            return forms.CharField(max_length=40, widget=forms.TextInput(attrs={"type": "number", "step": step}), **common)
+            return forms.CharField(
+                max_length=40, widget=forms.TextInput(attrs={"type": "number", "step": step}), **common
+            )
         case FieldType.DATE:
             return forms.CharField(max_length=40, widget=_input("date"), **common)
         case FieldType.DATETIME:
@@ -278,7 +282,7 @@ def add_filter_fields(form: forms.Form, *, entity: str, actor: User) -> None:
             )
     sort = form.fields.get("sort")
     if isinstance(sort, forms.ChoiceField):
-        sort.choices = [*sort.choices, *selectors.sort_choices(entity, actor)]
+        sort.choices = [*list(sort.choices), *selectors.sort_choices(entity, actor)]  # type: ignore[arg-type]
         if hasattr(sort.widget, "choices"):
             sort.widget.choices = sort.choices
     form.custom_entity = entity  # type: ignore[attr-defined]

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, F, Model, Q, QuerySet
+from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils.translation import gettext_lazy as _
@@ -30,8 +30,6 @@ from bridgecrm.core.errors import ApplicationError, NotFound
 from bridgecrm.customization import policies, values
 from bridgecrm.customization.models import Entity, FieldDefinition, FieldType
 from bridgecrm.users.models import User
-
-M = TypeVar("M", bound=Model)
 
 PARAM_PREFIX = "cf_"
 SORT_PREFIX = "cf_"
@@ -148,7 +146,9 @@ def _require_manage(actor: User) -> None:
 def definition_list(*, actor: User, include_archived: bool = True) -> list[FieldDefinition]:
     _require_manage(actor)
     qs = FieldDefinition.objects.all() if include_archived else FieldDefinition.objects.active()
-    return list(qs.prefetch_related("visible_to", "editable_by").order_by("entity", "archived_at", "section", "position", "id"))
+    return list(
+        qs.prefetch_related("visible_to", "editable_by").order_by("entity", "archived_at", "section", "position", "id")
+    )
 
 
 def definition_get(*, actor: User, field_id: int) -> FieldDefinition:
@@ -165,7 +165,11 @@ def history_labels(entity: str, keys: Iterable[str]) -> dict[str, FieldDefinitio
     return {f.key: f for f in FieldDefinition.objects.filter(entity=entity, key__in=wanted)} if wanted else {}
 
 
-ENTITY_OF_MODEL = {"customers.customer": Entity.CUSTOMER, "customers.contact": Entity.CONTACT, "pipeline.deal": Entity.DEAL}
+ENTITY_OF_MODEL = {
+    "customers.customer": Entity.CUSTOMER,
+    "customers.contact": Entity.CONTACT,
+    "pipeline.deal": Entity.DEAL,
+}
 
 
 # ---- list filters and sorting ---------------------------------------------------------------
@@ -230,7 +234,7 @@ def condition(field: FieldDefinition, op: str, raw: str) -> Q:
     return _equals(field, values.coerce(field, raw))
 
 
-def apply_filters(qs: QuerySet[M], *, entity: str, actor: User, params: Iterable[tuple[str, str]]) -> QuerySet[M]:
+def apply_filters[QS: QuerySet[Any]](qs: QS, *, entity: str, actor: User, params: Iterable[tuple[str, str]]) -> QS:
     """``qs`` narrowed by the ``cf_<key>`` parameters of fields the actor sees. A parameter naming a
     field the actor does not see (or no field) is ignored, as the list ignores unknown parameters."""
     by_key = {f.key: f for f in fields_for(entity, actor)}
@@ -256,7 +260,7 @@ def sort_field(entity: str, actor: User, sort: str) -> tuple[FieldDefinition, bo
     return None
 
 
-def order_by_field(qs: QuerySet[M], field: FieldDefinition, descending: bool) -> QuerySet[M]:
+def order_by_field[QS: QuerySet[Any]](qs: QS, field: FieldDefinition, descending: bool) -> QS:
     """Sorted by the custom value (empty ones last), then by id: a total order."""
     expr: Any = KeyTextTransform(field.key, "custom") if field.type in TEXT_TYPES else KeyTransform(field.key, "custom")
     order = [expr.desc(nulls_last=True), F("id").desc()] if descending else [expr.asc(nulls_last=True), F("id").asc()]

@@ -189,7 +189,7 @@ def field_create(
     *,
     actor: User,
     entity: str,
-    type: str,  # noqa: A002 - the field's value type, as the model names it
+    type: str,
     label_en: str,
     label_zh: str = "",
     key: str = "",
@@ -367,13 +367,15 @@ def clean_custom(
     raw = dict(raw or {})
     editable = selectors.fields_for(entity, actor, editable=True)
     editable_keys = {f.key for f in editable}
-    read_only = sorted(k for k in raw if k not in editable_keys and k in {f.key for f in selectors.fields_for(entity, actor)})
+    read_only = sorted(
+        k for k in raw if k not in editable_keys and k in {f.key for f in selectors.fields_for(entity, actor)}
+    )
     if read_only:
         message = _("You may not change this field.")
         raise ApplicationError(
             "invalid", message, details={f"custom.{k}": [str(message)] for k in read_only} | {"keys": read_only}
         )
-    result = values.clean_values(editable, raw, current=current, creating=creating)
+    result = values.clean_values(editable, raw, current=dict(current or {}), creating=creating)
     if creating:
         for field in FieldDefinition.objects.for_entity(entity).exclude(key__in=editable_keys):
             if field.default is not None and field.key not in result:

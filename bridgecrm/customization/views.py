@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bridgecrm.core import selectors as audit_selectors
+from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customization import forms, policies, selectors, services
 from bridgecrm.customization.models import Entity, FieldDefinition
 from bridgecrm.users.viewtools import actor_of, guarded, require, save_form
@@ -20,7 +21,8 @@ def field_list(request: HttpRequest) -> HttpResponse:
     require(policies.may_manage(actor))
     fields = selectors.definition_list(actor=actor)
     groups = [
-        (value, label, [f for f in fields if f.entity == value and f.archived_at is None]) for value, label in Entity.choices
+        (value, label, [f for f in fields if f.entity == value and f.archived_at is None])
+        for value, label in Entity.choices
     ]
     return render(
         request,
@@ -57,7 +59,8 @@ def field_edit(request: HttpRequest, field_id: int) -> HttpResponse:
     form = forms.DefinitionForm(request.POST or None, instance=field)
     if (
         request.method == "POST"
-        and save_form(form, lambda: services.field_update(actor=actor, field=field, **form.service_kwargs())) is not None
+        and save_form(form, lambda: services.field_update(actor=actor, field=field, **form.service_kwargs()))
+        is not None
     ):
         messages.success(request, _("The field was saved."))
         return redirect("customization:fields")
@@ -82,7 +85,7 @@ def field_restore(request: HttpRequest, field_id: int) -> HttpResponse:
     field = selectors.definition_get(actor=actor, field_id=field_id)
     try:
         services.field_restore(actor=actor, field=field)
-    except services.ApplicationError as exc:
+    except ApplicationError as exc:
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("The field %(label)s is back.") % {"label": field.label})

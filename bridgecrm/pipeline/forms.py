@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from bridgecrm.core.forms import BridgeForm
 from bridgecrm.core.money import CURRENCIES
 from bridgecrm.customers.models import CustomerSource
+from bridgecrm.customization import forms as custom_forms
+from bridgecrm.customization.models import Entity
 from bridgecrm.pipeline.deal_selectors import DealFilters
 from bridgecrm.pipeline.gates import GATE_CHOICES
 from bridgecrm.pipeline.models import (
@@ -147,6 +149,12 @@ class DealFilterForm(BridgeForm):
         self.fields["owner"].widget.choices = ANY + [(u.pk, str(u)) for u in people]
         teams = Team.objects.visible_to(actor).filter(is_active=True).order_by("path")[:200]
         self.fields["team"].widget.choices = ANY + [(t.pk, t.name) for t in teams]
+        custom_forms.add_filter_fields(self, entity=Entity.DEAL, actor=actor)
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean()
+        custom_forms.clean_filter_fields(self)
+        return data
 
     def main_fields(self) -> list[Any]:
         return [self[name] for name in self.main]
@@ -184,6 +192,7 @@ class DealFilterForm(BridgeForm):
             amount_min=d.get("amount_min"),
             amount_max=d.get("amount_max"),
             sort=d.get("sort") or "-updated",
+            custom=custom_forms.filter_values(self),
         )
 
 

@@ -43,7 +43,9 @@ def test_a_field_added_in_the_ui_works_in_list_filter_export_and_api(company: Co
     assert field.key == "contract_tier"
 
     gold = customer_services.customer_create(actor=company.owner, name="Gold Co", custom={"contract_tier": "gold"})
-    silver = customer_services.customer_create(actor=company.owner, name="Silver Co", custom={"contract_tier": "Silver"})
+    silver = customer_services.customer_create(
+        actor=company.owner, name="Silver Co", custom={"contract_tier": "Silver"}
+    )
     plain = customer_services.customer_create(actor=company.owner, name="Plain Co")
     assert Customer.objects.get(pk=silver.pk).custom == {"contract_tier": "silver"}
 
