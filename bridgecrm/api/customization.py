@@ -208,7 +208,12 @@ def _data(payload: BaseModel) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None or k == "default"}
 
 
-@router.get("/custom-fields", response={200: list[FieldOut], **ERRORS}, summary="Custom fields you may see")
+@router.get(
+    "/custom-fields",
+    response={200: list[FieldOut], **ERRORS},
+    summary="Custom fields you may see",
+    url_name="custom_fields_list",
+)
 def fields_list(request: HttpRequest, filters: Query[FieldFilters]) -> list[dict[str, Any]]:
     actor = _actor(request)
     manager = policies.may_manage(actor)
@@ -216,14 +221,24 @@ def fields_list(request: HttpRequest, filters: Query[FieldFilters]) -> list[dict
     return [_out(f, actor, manager=manager) for e in entities for f in selectors.fields_for(e, actor)]
 
 
-@router.post("/custom-fields", response={201: FieldOut, **WRITE_ERRORS}, summary="Add a custom field")
+@router.post(
+    "/custom-fields",
+    response={201: FieldOut, **WRITE_ERRORS},
+    summary="Add a custom field",
+    url_name="custom_field_create",
+)
 def field_create(request: HttpRequest, payload: FieldIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     field = services.field_create(actor=actor, **_data(payload))
     return Status(201, _out(field, actor, manager=True))
 
 
-@router.patch("/custom-fields/{field_id}", response={200: FieldOut, **WRITE_ERRORS}, summary="Change a custom field")
+@router.patch(
+    "/custom-fields/{field_id}",
+    response={200: FieldOut, **WRITE_ERRORS},
+    summary="Change a custom field",
+    url_name="custom_field_update",
+)
 def field_update(request: HttpRequest, field_id: int, payload: FieldPatch) -> dict[str, Any]:
     actor = _actor(request)
     field = selectors.definition_get(actor=actor, field_id=min(field_id, MAX_ID))
@@ -231,7 +246,12 @@ def field_update(request: HttpRequest, field_id: int, payload: FieldPatch) -> di
     return _out(field, actor, manager=True)
 
 
-@router.delete("/custom-fields/{field_id}", response={204: None, **ERRORS}, summary="Delete (archive) a custom field")
+@router.delete(
+    "/custom-fields/{field_id}",
+    response={204: None, **ERRORS},
+    summary="Delete (archive) a custom field",
+    url_name="custom_field_archive",
+)
 def field_archive(request: HttpRequest, field_id: int) -> Status[None]:
     actor = _actor(request)
     services.field_archive(actor=actor, field=selectors.definition_get(actor=actor, field_id=min(field_id, MAX_ID)))

@@ -512,6 +512,7 @@ def board(request: HttpRequest) -> HttpResponse:
     filter_form = forms.DealFilterForm(
         {"owner": values["owner"] or "", "team": values["team"] or "", "close_month": values["close_month"]},
         actor=actor,
+        custom=False,
     )
     return render(
         request,

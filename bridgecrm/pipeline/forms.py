@@ -137,7 +137,8 @@ class DealFilterForm(BridgeForm):
 
     main = ("q", "pipeline", "stage", "status", "owner", "close_month", "sort")
 
-    def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: User, custom: bool = True, **kwargs: Any) -> None:
+        """``custom``: with the custom field filters (the board has none)."""
         super().__init__(*args, **kwargs)
         pipelines = list(Pipeline.objects.order_by("order", "id"))
         self.fields["pipeline"].choices = ANY + [(p.pk, p.name) for p in pipelines]  # type: ignore[attr-defined]
@@ -149,7 +150,8 @@ class DealFilterForm(BridgeForm):
         self.fields["owner"].widget.choices = ANY + [(u.pk, str(u)) for u in people]
         teams = Team.objects.visible_to(actor).filter(is_active=True).order_by("path")[:200]
         self.fields["team"].widget.choices = ANY + [(t.pk, t.name) for t in teams]
-        custom_forms.add_filter_fields(self, entity=Entity.DEAL, actor=actor)
+        if custom:
+            custom_forms.add_filter_fields(self, entity=Entity.DEAL, actor=actor)
 
     def clean(self) -> dict[str, Any] | None:
         data = super().clean()
