@@ -102,7 +102,7 @@ def test_a_key_is_never_reused_and_type_never_changes(company: Company) -> None:
 
 
 def test_move_swaps_neighbours_in_form_order(company: Company) -> None:
-    a, b, c = (make(company.admin, "text", label) for label in ("A", "B", "C"))
+    _a, _b, c = (make(company.admin, "text", label) for label in ("A", "B", "C"))
     services.field_move(actor=company.admin, field=c, up=True)
     order = [f.label_en for f in selectors.fields_for("customer", company.owner)]
     assert order == ["A", "C", "B"]

@@ -62,7 +62,7 @@ def test_add_a_custom_field_and_see_it_in_the_customer_list(
     page.wait_for_url(f"{live_server.url}/")
     if language != "en":
         switch_language(page, language)
-    page.click(f'nav.sidebar a[href="/manage/fields/"]')
+    page.click('nav.sidebar a[href="/manage/fields/"]')
     page.wait_for_url(f"{live_server.url}/manage/fields/")
     assert page.locator("h1").inner_text() == t(language, "Custom fields")
     page.click('[data-testid="field-add"]')
