@@ -141,6 +141,11 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     contacts = list(selectors.contact_list(actor=actor, customer=customer))
     for contact in contacts:
         contact.phone_rows = [(p, phones.display(p.e164)) for p in contact.phones.all()]  # type: ignore[attr-defined]
+    contact_fields = custom_fields.list_columns(Entity.CONTACT, actor)
+    cells = custom_fields.display_rows(contact_fields, [c.custom for c in contacts])
+    for contact, row in zip(contacts, cells, strict=True):
+        shown = [(f, text) for f, text in zip(contact_fields, row, strict=True) if text]
+        contact.custom_cells = shown  # type: ignore[attr-defined]
     timeline = audit_selectors.audit_timeline(
         visible_obj=customer, include_security=False, cursor=_cursor(request), limit=20
     )

@@ -88,3 +88,7 @@ def test_a_field_added_in_the_ui_works_in_list_filter_export_and_api(company: Co
     }
     written = document["components"]["schemas"]["CustomerIn"]["properties"]["custom"]
     assert "contract_tier" in written["properties"]
+    # A second field shows in the next document at once (nothing is cached).
+    admin.post("/manage/fields/new/", {"entity": "customer", "type": "checkbox", "label_en": "Key account"})
+    again = api.get("/openapi.json").json()["components"]["schemas"]["CustomerOut"]["properties"]["custom"]
+    assert again["properties"]["key_account"]["anyOf"][0]["type"] == "boolean"

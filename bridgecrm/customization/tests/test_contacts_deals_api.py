@@ -42,6 +42,7 @@ def test_contact_fields_in_form_list_export_and_api(company: Company) -> None:
     assert client.post(f"/customers/{customer.pk}/contacts/new/", data).status_code == 302
     contact = Contact.objects.get()
     assert contact.custom == {field.key: "1990-02-01"}
+    assert "1990-02-01" in client.get(f"/customers/{customer.pk}/").content.decode()
     listed = client.get("/customers/contacts/")
     assert [f.key for f in listed.context["custom_columns"]] == [field.key]
     assert "1990-02-01" in listed.content.decode()

@@ -326,6 +326,11 @@ def test_filters_by_type_and_sorting(company: Company) -> None:
     ]
 
 
+def test_saved_views_keep_custom_filters() -> None:
+    query = customer_services.clean_view_query("page=3&cf_level=gold&stage=lead&cf_score__min=5")
+    assert query == "stage=lead&cf_level=gold&cf_score__min=5"
+
+
 def test_customer_list_costs_a_fixed_number_of_queries(company: Company, django_assert_max_num_queries: Any) -> None:
     fields = [make(company.admin, t) for t in ("text", "user", "single_select", "number")]
     for i in range(60):
