@@ -97,6 +97,7 @@ def test_add_a_custom_field_and_see_it_in_the_customer_list(
     assert customer.custom == {field.key: "gold"}
     gold = "金牌" if language == "zh-hans" else "Gold"
     assert gold in page.locator('[data-testid="custom-values"]').inner_text()
+    both_widths(page, screenshots, "customer-detail", language)
 
     # 3. The customer list shows the column, and filters by the field.
     page.goto("/customers/")
