@@ -226,7 +226,17 @@ class ContactFilterForm(BridgeForm):
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.visible_to(actor).filter(is_active=True)  # type: ignore[attr-defined]
+        custom_forms.add_filter_fields(self, entity=Entity.CONTACT, actor=actor)
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean()
+        custom_forms.clean_filter_fields(self)
+        return data
 
     def filters(self) -> ContactFilters:
         d = self.cleaned_data
-        return ContactFilters(q=d.get("q") or "", owner_id=d["owner"].pk if d.get("owner") else None)
+        return ContactFilters(
+            q=d.get("q") or "",
+            owner_id=d["owner"].pk if d.get("owner") else None,
+            custom=custom_forms.filter_values(self),
+        )

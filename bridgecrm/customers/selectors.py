@@ -255,6 +255,7 @@ class ContactFilters:
     q: str = ""  # the contact's name, phone or e-mail
     owner_id: int | None = None  # the customer's owner
     customer_id: int | None = None
+    custom: tuple[tuple[str, str], ...] = ()  # custom field filters (customization.selectors)
 
 
 def contact_search(*, actor: User, filters: ContactFilters | None = None) -> ContactQuerySet:
@@ -271,6 +272,8 @@ def contact_search(*, actor: User, filters: ContactFilters | None = None) -> Con
         qs = qs.filter(customer__owner_id=f.owner_id)
     if f.customer_id is not None:
         qs = qs.filter(customer_id=f.customer_id)
+    if f.custom:
+        qs = custom_fields.apply_filters(qs, entity=Entity.CONTACT, actor=actor, params=f.custom)
     return qs.order_by("-id")
 
 

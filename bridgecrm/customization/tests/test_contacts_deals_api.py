@@ -46,6 +46,8 @@ def test_contact_fields_in_form_list_export_and_api(company: Company) -> None:
     listed = client.get("/customers/contacts/")
     assert [f.key for f in listed.context["custom_columns"]] == [field.key]
     assert "1990-02-01" in listed.content.decode()
+    assert len(client.get("/customers/contacts/", {f"cf_{field.key}__min": "1990-01-01"}).context["contacts"]) == 1
+    assert client.get("/customers/contacts/", {f"cf_{field.key}__min": "1991-01-01"}).context["contacts"] == []
     rows = _csv(client.get("/customers/contacts/export/"))
     assert (rows[0][-1], rows[1][-1]) == ("Birthday", "1990-02-01")
     api = ApiClient(issue_token(company.owner))
