@@ -163,13 +163,13 @@ class FieldChanges(BaseModel):
     label_zh: str | None = Field(None, max_length=80, pattern=NO_NUL)
     help_en: str | None = Field(None, max_length=200, pattern=NO_NUL)
     help_zh: str | None = Field(None, max_length=200, pattern=NO_NUL)
-    required: bool | None = None
+    required: bool | None = Field(None, strict=True)
     default: Any = None
     options: list[OptionIn] | None = Field(None, max_length=200)
     visible_to: list[str] | None = Field(None, max_length=20, description="Role codes; empty: everyone.")
     editable_by: list[str] | None = Field(None, max_length=20, description="Role codes; empty: everyone.")
     section: str | None = Field(None, max_length=60, pattern=NO_NUL)
-    position: int | None = Field(None, ge=0, le=10_000)
+    position: int | None = Field(None, ge=0, le=10_000, strict=True)
 
 
 class FieldIn(FieldChanges):
