@@ -10,11 +10,31 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from bridgecrm.api import activities, audit, collab, contracts, customers, deals, pipeline, quotes, tiers, users
+from bridgecrm.api import (
+    activities,
+    audit,
+    collab,
+    contracts,
+    customers,
+    customization,
+    deals,
+    pipeline,
+    quotes,
+    tiers,
+    users,
+)
 from bridgecrm.api.auth import TokenAuth
 from bridgecrm.core.errors import ApplicationError
 
-api = NinjaAPI(
+
+class BridgeAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
+        """The document with the ``custom`` objects listing the current custom fields and their types."""
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return customization.describe_custom(document)
+
+
+api = BridgeAPI(
     title="Bridge API",
     version="1.0.0",
     description="Bridge sales management. Authenticate with a personal access token: "
@@ -77,3 +97,4 @@ api.add_router("/", quotes.router)
 api.add_router("/", contracts.router)
 api.add_router("/", tiers.router)
 api.add_router("/", collab.router)
+api.add_router("/", customization.router)

@@ -11,12 +11,15 @@ from ninja.pagination import paginate
 from ninja.responses import Status
 from pydantic import BaseModel
 
+from bridgecrm.api.customization import check_filters, custom_property, resolve_custom
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
 from bridgecrm.api.references import visible_people as _people
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
 from bridgecrm.customers import selectors, services
 from bridgecrm.customers.models import Contact, Customer
+from bridgecrm.customization import selectors as custom_fields
+from bridgecrm.customization.models import Entity
 from bridgecrm.users.models import Team, User
 
 router = Router(tags=["customers"])
@@ -50,7 +53,11 @@ class CustomerFiltersIn(Schema):
     tag: str = Field("", max_length=40, pattern=NO_NUL)
     potential_min: decimal.Decimal | None = Field(None, ge=0, le=MAX_AMOUNT)
     potential_max: decimal.Decimal | None = Field(None, ge=0, le=MAX_AMOUNT)
-    sort: str = Field(selectors.DEFAULT_SORT, pattern="^(" + "|".join(selectors.SORTS) + ")$")
+    sort: str = Field(
+        selectors.DEFAULT_SORT,
+        pattern="^(" + "|".join(selectors.SORTS) + "|-?cf_[a-z0-9_]{1,40})$",
+        description="A built-in sort, or cf_<key> / -cf_<key> for a custom field.",
+    )
 
 
 class CustomerOut(Schema):
@@ -73,6 +80,9 @@ class CustomerOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+    custom: dict[str, Any] = custom_property(Entity.CUSTOMER, required=True)
+
+    resolve_custom = resolve_custom(Entity.CUSTOMER)
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[str]:
@@ -99,6 +109,7 @@ class CustomerFacts(BaseModel):
     owner_id: int | None = Field(None, ge=1, le=MAX_ID)
     team_id: int | None = Field(None, ge=1, le=MAX_ID)
     collaborator_ids: list[Id] | None = Field(None, max_length=50)
+    custom: dict[str, Any] | None = custom_property(Entity.CUSTOMER)
 
 
 class CustomerIn(CustomerFacts):
@@ -127,6 +138,9 @@ class ContactOut(Schema):
     is_primary: bool
     notes: str
     phones: list[PhoneOut]
+    custom: dict[str, Any] = custom_property(Entity.CONTACT, required=True)
+
+    resolve_custom = resolve_custom(Entity.CONTACT)
 
     @staticmethod
     def resolve_phones(obj: Any) -> list[Any]:
@@ -141,6 +155,7 @@ class ContactFields(BaseModel):
     is_primary: bool | None = None
     notes: str | None = Field(None, max_length=2000, pattern=NO_NUL)
     phones: list[PhoneText] | None = Field(None, max_length=5, description="Any common format; stored in E.164.")
+    custom: dict[str, Any] | None = custom_property(Entity.CONTACT)
 
 
 class ContactIn(ContactFields):
@@ -174,10 +189,19 @@ def _references(actor: User, data: dict[str, Any]) -> dict[str, Any]:
 # ---- customers -----------------------------------------------------------------------------------
 
 
-@router.get("/customers", response={200: list[CustomerOut], **ERRORS}, summary="Customers you may see")
+@router.get(
+    "/customers",
+    response={200: list[CustomerOut], **ERRORS},
+    summary="Customers you may see",
+    description="Custom field filters: `cf_<key>=value` (contains for texts, equals otherwise), "
+    "`cf_<key>__min` / `cf_<key>__max` (numbers, money, dates), `cf_<key>__set=1|0` (filled in or not).",
+)
 @paginate(Pagination)
 def customers_list(request: HttpRequest, filters: Query[CustomerFiltersIn]) -> Any:
     f = filters
+    actor = _actor(request)
+    custom = custom_fields.filter_params(request.GET)
+    check_filters(actor, Entity.CUSTOMER, custom)
     return selectors.customer_list(
         actor=_actor(request),
         filters=selectors.CustomerFilters(
@@ -196,6 +220,7 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFiltersIn]) -> A
             potential_min=f.potential_min,
             potential_max=f.potential_max,
             sort=f.sort,
+            custom=custom,
         ),
     ).prefetch_related("collaborators")
 
@@ -223,7 +248,17 @@ def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPat
     customer = selectors.customer_get(actor=actor, customer_id=customer_id)
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version")
-    for name in ("name", "kind", "lifecycle_stage", "country", "currency", "tags", "collaborator_ids", "owner_id"):
+    for name in (
+        "name",
+        "kind",
+        "lifecycle_stage",
+        "country",
+        "currency",
+        "tags",
+        "collaborator_ids",
+        "owner_id",
+        "custom",
+    ):
         if name in data and data[name] is None:
             data.pop(name)  # required values: null means "leave as is"
     services.customer_update(actor=actor, customer=customer, version=version, **_references(actor, data))

@@ -12,11 +12,14 @@ from ninja.pagination import paginate
 from ninja.responses import Status
 from pydantic import BaseModel
 
+from bridgecrm.api.customization import check_filters, custom_property, resolve_custom
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
 from bridgecrm.api.references import visible_people as _people
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
 from bridgecrm.core.errors import ApplicationError, NotFound
+from bridgecrm.customization import selectors as custom_fields
+from bridgecrm.customization.models import Entity
 from bridgecrm.pipeline import deal_selectors as selectors
 from bridgecrm.pipeline import deals as services
 from bridgecrm.pipeline.models import Competitor, Deal, Stage
@@ -60,7 +63,11 @@ class DealFiltersIn(Schema):
     amount_min: decimal.Decimal | None = Field(None, ge=0, le=MAX_AMOUNT)
     amount_max: decimal.Decimal | None = Field(None, ge=0, le=MAX_AMOUNT)
     source: str = Field("", max_length=16, pattern=NO_NUL)
-    sort: str = Field(selectors.DEFAULT_SORT, pattern="^(" + "|".join(selectors.SORTS) + ")$")
+    sort: str = Field(
+        selectors.DEFAULT_SORT,
+        pattern="^(" + "|".join(selectors.SORTS) + "|-?cf_[a-z0-9_]{1,40})$",
+        description="A built-in sort, or cf_<key> / -cf_<key> for a custom field.",
+    )
 
 
 class LineOut(Schema):
@@ -100,6 +107,9 @@ class DealOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+    custom: dict[str, Any] = custom_property(Entity.DEAL, required=True)
+
+    resolve_custom = resolve_custom(Entity.DEAL)
 
     @staticmethod
     def resolve_collaborator_ids(obj: Any) -> list[int]:
@@ -131,6 +141,7 @@ class DealFields(BaseModel):
     team_id: int | None = Field(None, ge=1, le=MAX_ID)
     collaborator_ids: list[Id] | None = Field(None, max_length=50)
     competitors: list[Name] | None = Field(None, max_length=20)
+    custom: dict[str, Any] | None = custom_property(Entity.DEAL)
 
 
 class DealIn(DealFields):
@@ -237,8 +248,11 @@ def _detail(actor: User, deal_id: int) -> Deal:
 @paginate(Pagination)
 def deals_list(request: HttpRequest, filters: Query[DealFiltersIn]) -> Any:
     f = filters
+    actor = _actor(request)
+    custom = custom_fields.filter_params(request.GET)
+    check_filters(actor, Entity.DEAL, custom)
     return selectors.deal_list(
-        actor=_actor(request),
+        actor=actor,
         filters=selectors.DealFilters(
             q=f.q,
             pipeline_id=f.pipeline,
@@ -253,6 +267,7 @@ def deals_list(request: HttpRequest, filters: Query[DealFiltersIn]) -> Any:
             amount_max=f.amount_max,
             source=f.source,
             sort=f.sort,
+            custom=custom,
         ),
     ).prefetch_related("collaborators", "competitors")
 
@@ -282,7 +297,7 @@ def deal_update(request: HttpRequest, deal_id: int, payload: DealPatch) -> Deal:
     deal = _detail(actor, deal_id)
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version")
-    for name in ("name", "currency", "customer_id", "owner_id", "collaborator_ids", "competitors"):
+    for name in ("name", "currency", "customer_id", "owner_id", "collaborator_ids", "competitors", "custom"):
         if name in data and data[name] is None:
             data.pop(name)  # required values: null means "leave as is"
     services.deal_update(actor=actor, deal=deal, version=version, **_references(actor, data))

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("bridgecrm.activities.urls")),
     path("", include("bridgecrm.tiers.urls")),
     path("", include("bridgecrm.collab.urls")),
+    path("", include("bridgecrm.customization.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

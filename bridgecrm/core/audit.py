@@ -100,8 +100,8 @@ def record_changes(*, actor: Any, obj: models.Model, before: Snapshot, after: Sn
     """One row per field whose value differs between ``before`` and ``after``."""
     rows = [
         _entry(actor, obj, action=AuditAction.UPDATE, field=name, old_value=before.get(name), new_value=value)
-        for name, value in after.items()
-        if before.get(name) != value
+        for name in dict.fromkeys([*before, *after])  # a key gone from ``after`` (a cleared value) too
+        if before.get(name) != (value := after.get(name))
     ]
     return AuditEntry.objects.bulk_create(rows) if rows else []
 

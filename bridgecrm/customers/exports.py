@@ -23,6 +23,8 @@ from bridgecrm.customers.models import (
     Province,
     SizeBand,
 )
+from bridgecrm.customization import selectors as custom_fields
+from bridgecrm.customization.models import Entity, FieldType
 from bridgecrm.users.models import User
 
 CHUNK = 2_000  # rows fetched per database round trip while streaming
@@ -36,7 +38,16 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else timezone.localtime(value)
 
 
-def customer_header() -> list[str]:
+def _people(fields: list[Any]) -> dict[int, str] | None:
+    """Every person's name when a ``user`` custom field is exported (people are few; rows are many)."""
+    if not any(f.type == FieldType.USER for f in fields):
+        return None
+    return {pk: full or name for pk, full, name in User.objects.values_list("pk", "full_name", "username")}
+
+
+def customer_header(actor: User | None = None) -> list[str]:
+    """The columns; with ``actor``, the custom fields they see follow the built-in ones."""
+    custom = [f.label for f in custom_fields.fields_for(Entity.CUSTOMER, actor)] if actor is not None else []
     return [
         _("ID"),
         _("Name"),
@@ -58,6 +69,7 @@ def customer_header() -> list[str]:
         _("Next follow-up"),
         _("Created"),
         _("Updated"),
+        *custom,
     ]
 
 
@@ -65,6 +77,8 @@ def customer_rows(*, actor: User, filters: selectors.CustomerFilters) -> Iterato
     kinds, stages, sources = _labels(CustomerKind), _labels(LifecycleStage), _labels(CustomerSource)
     industries, countries, provinces, sizes = _labels(Industry), _labels(Country), _labels(Province), _labels(SizeBand)
     rows = selectors.customer_export_rows(actor=actor, filters=filters)
+    fields = custom_fields.fields_for(Entity.CUSTOMER, actor)
+    people = _people(fields)
     for (
         pk,
         name,
@@ -87,6 +101,7 @@ def customer_rows(*, actor: User, filters: selectors.CustomerFilters) -> Iterato
         next_follow_up,
         created,
         updated,
+        custom,
     ) in rows.iterator(chunk_size=CHUNK):
         yield [
             pk,
@@ -109,10 +124,12 @@ def customer_rows(*, actor: User, filters: selectors.CustomerFilters) -> Iterato
             next_follow_up,
             _local(created),
             _local(updated),
+            *custom_fields.display_row(fields, custom, people),
         ]
 
 
-def contact_header() -> list[str]:
+def contact_header(actor: User | None = None) -> list[str]:
+    custom = [f.label for f in custom_fields.fields_for(Entity.CONTACT, actor)] if actor is not None else []
     return [
         _("ID"),
         _("Name"),
@@ -126,6 +143,7 @@ def contact_header() -> list[str]:
         _("WeChat ID"),
         _("Owner"),
         _("Created"),
+        *custom,
     ]
 
 
@@ -139,6 +157,8 @@ def _phone(e164: str) -> str:
 def contact_rows(*, actor: User, filters: selectors.ContactFilters) -> Iterator[list[Cell]]:
     roles = _labels(DecisionRole)
     rows = selectors.contact_export_rows(actor=actor, filters=filters)
+    fields = custom_fields.fields_for(Entity.CONTACT, actor)
+    people = _people(fields)
     for (
         pk,
         name,
@@ -153,6 +173,7 @@ def contact_rows(*, actor: User, filters: selectors.ContactFilters) -> Iterator[
         owner_name,
         owner_username,
         created,
+        custom,
     ) in rows.iterator(chunk_size=CHUNK):
         shown = ", ".join(_phone(n) for n in numbers.split(", ")) if numbers else ""
         yield [
@@ -168,4 +189,5 @@ def contact_rows(*, actor: User, filters: selectors.ContactFilters) -> Iterator[
             wechat,
             owner_name or owner_username or "",
             _local(created),
+            *custom_fields.display_row(fields, custom, people),
         ]

@@ -20,6 +20,8 @@ from bridgecrm.customers.models import (
     SizeBand,
 )
 from bridgecrm.customers.selectors import DEFAULT_SORT, ContactFilters, CustomerFilters
+from bridgecrm.customization import forms as custom_forms
+from bridgecrm.customization.models import Entity
 from bridgecrm.users.models import Team, User
 
 ANY: list[tuple[str, Any]] = [("", "—")]
@@ -98,7 +100,13 @@ class CustomerFilterForm(BridgeForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.visible_to(actor).filter(is_active=True)  # type: ignore[attr-defined]
         self.fields["team"].queryset = Team.objects.visible_to(actor)  # type: ignore[attr-defined]
+        custom_forms.add_filter_fields(self, entity=Entity.CUSTOMER, actor=actor)
         _fast_selects(self)
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean()
+        custom_forms.clean_filter_fields(self)
+        return data
 
     def main_fields(self) -> list[Any]:
         return [self[name] for name in self.MAIN_FIELDS]
@@ -127,6 +135,7 @@ class CustomerFilterForm(BridgeForm):
             potential_min=d.get("potential_min"),
             potential_max=d.get("potential_max"),
             sort=d.get("sort") or DEFAULT_SORT,
+            custom=custom_forms.filter_values(self),
         )
 
 
@@ -217,7 +226,17 @@ class ContactFilterForm(BridgeForm):
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.visible_to(actor).filter(is_active=True)  # type: ignore[attr-defined]
+        custom_forms.add_filter_fields(self, entity=Entity.CONTACT, actor=actor)
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean()
+        custom_forms.clean_filter_fields(self)
+        return data
 
     def filters(self) -> ContactFilters:
         d = self.cleaned_data
-        return ContactFilters(q=d.get("q") or "", owner_id=d["owner"].pk if d.get("owner") else None)
+        return ContactFilters(
+            q=d.get("q") or "",
+            owner_id=d["owner"].pk if d.get("owner") else None,
+            custom=custom_forms.filter_values(self),
+        )

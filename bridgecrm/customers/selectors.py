@@ -25,6 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from bridgecrm.core.errors import NotFound
 from bridgecrm.customers import phones
 from bridgecrm.customers.models import Contact, ContactPhone, ContactQuerySet, Customer, CustomerQuerySet, SavedView
+from bridgecrm.customization import selectors as custom_fields
+from bridgecrm.customization.models import Entity
 from bridgecrm.users.models import User
 
 SORTS: dict[str, tuple[str, bool]] = {
@@ -59,6 +61,8 @@ class CustomerFilters:
     potential_min: decimal.Decimal | None = None
     potential_max: decimal.Decimal | None = None
     sort: str = DEFAULT_SORT
+    # Custom field filters: (``cf_<key>[__min|__max|__set]``, value) pairs (customization.selectors).
+    custom: tuple[tuple[str, str], ...] = ()
 
 
 def _not_found() -> NotFound:
@@ -179,6 +183,12 @@ def customer_list(*, actor: User, filters: CustomerFilters | None = None) -> Cus
         qs = qs.filter(estimated_annual_potential__gte=f.potential_min)
     if f.potential_max is not None:
         qs = qs.filter(estimated_annual_potential__lte=f.potential_max)
+    if f.custom:
+        qs = custom_fields.apply_filters(qs, entity=Entity.CUSTOMER, actor=actor, params=f.custom)
+    by_custom = custom_fields.sort_field(Entity.CUSTOMER, actor, f.sort)
+    if by_custom is not None:
+        qs = custom_fields.order_by_field(qs, *by_custom)
+        return qs.select_related("owner", "team").prefetch_related("tags")
     field, descending = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
     # Only the potential may be empty (shown last either way); for the other columns a NULLS LAST
     # would stop PostgreSQL from reading the index in order (its DESC puts NULLs first).
@@ -245,6 +255,7 @@ class ContactFilters:
     q: str = ""  # the contact's name, phone or e-mail
     owner_id: int | None = None  # the customer's owner
     customer_id: int | None = None
+    custom: tuple[tuple[str, str], ...] = ()  # custom field filters (customization.selectors)
 
 
 def contact_search(*, actor: User, filters: ContactFilters | None = None) -> ContactQuerySet:
@@ -261,6 +272,8 @@ def contact_search(*, actor: User, filters: ContactFilters | None = None) -> Con
         qs = qs.filter(customer__owner_id=f.owner_id)
     if f.customer_id is not None:
         qs = qs.filter(customer_id=f.customer_id)
+    if f.custom:
+        qs = custom_fields.apply_filters(qs, entity=Entity.CONTACT, actor=actor, params=f.custom)
     return qs.order_by("-id")
 
 
@@ -312,6 +325,7 @@ CUSTOMER_EXPORT_FIELDS = (
     "next_follow_up_on",
     "created_at",
     "updated_at",
+    "custom",  # the custom field values, shown by the fields the actor sees (customers.exports)
 )
 
 
@@ -343,6 +357,7 @@ CONTACT_EXPORT_FIELDS = (
     "customer__owner__full_name",
     "customer__owner__username",
     "created_at",
+    "custom",
 )
 
 

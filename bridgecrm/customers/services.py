@@ -38,6 +38,8 @@ from bridgecrm.customers.models import (
     SizeBand,
     Tag,
 )
+from bridgecrm.customization import services as custom_fields
+from bridgecrm.customization.models import Entity
 from bridgecrm.users.models import Team, User
 
 CUSTOMER_FIELDS = (
@@ -59,7 +61,7 @@ CUSTOMER_FIELDS = (
 FACT_FIELDS = tuple(f for f in CUSTOMER_FIELDS if f not in ("owner", "team"))
 REASSIGN_FIELDS = ("owner", "team", "collaborators")
 CONTACT_FIELDS = ("customer", "name", "title", "decision_role", "email", "wechat", "is_primary", "notes")
-CONTACT_EDITABLE = ("name", "title", "decision_role", "email", "wechat", "is_primary", "notes", "phones")
+CONTACT_EDITABLE = ("name", "title", "decision_role", "email", "wechat", "is_primary", "notes", "phones", "custom")
 MAX_TAGS = 20
 MAX_PHONES = 5
 MAX_POTENTIAL = decimal.Decimal("999999999999.99")
@@ -196,6 +198,7 @@ def customer_snapshot(customer: Customer) -> audit.Snapshot:
     values = audit.snapshot(customer, CUSTOMER_FIELDS)
     values["tags"] = sorted(customer.tags.values_list("name", flat=True))
     values["collaborators"] = sorted(customer.collaborators.values_list("pk", flat=True))
+    values.update(custom_fields.custom_snapshot(customer.custom))
     return values
 
 
@@ -220,8 +223,10 @@ def customer_create(
     owner: User | None = None,
     collaborators: Iterable[User] = (),
     team: Team | None = None,
+    custom: dict[str, Any] | None = None,
 ) -> Customer:
-    """Create a customer; the owner is the actor unless a manager or admin gives it to someone."""
+    """Create a customer; the owner is the actor unless a manager or admin gives it to someone.
+    ``custom`` holds custom field values by key, validated by type (bridgecrm.customization)."""
     if not policies.may_create(actor):
         raise _forbidden()
     owner = owner or actor
@@ -242,6 +247,7 @@ def customer_create(
         }
     )
     tag_names = normalise_tags(tags)
+    custom_values = custom_fields.clean_custom(actor=actor, entity=Entity.CUSTOMER, raw=custom, creating=True)
     people = _check_collaborators(actor, collaborators, owner)
     if team is None:
         team = owner.team
@@ -257,6 +263,7 @@ def customer_create(
             updated_at=now,
             owner_since=now,
             name_key=normalise.name_key(facts["name"]),
+            custom=custom_values,
         )
         _set_tags(customer, tag_names)
         customer.collaborators.set(people)
@@ -266,7 +273,7 @@ def customer_create(
 
 def customer_update(*, actor: User, customer: Customer, version: int | None = None, **changes: Any) -> Customer:
     """Change facts, tags, owner, team or collaborators. ``version`` (when given) must be current."""
-    unknown = set(changes) - {*FACT_FIELDS, "tags", *REASSIGN_FIELDS}
+    unknown = set(changes) - {*FACT_FIELDS, "tags", *REASSIGN_FIELDS, "custom"}
     if unknown:
         raise ApplicationError("invalid", _("Unknown fields."), details={f: ["unknown"] for f in sorted(unknown)})
     _require_visible(actor, customer)
@@ -307,6 +314,10 @@ def customer_update(*, actor: User, customer: Customer, version: int | None = No
             _set_tags(locked, normalise_tags(changes["tags"]))
         if "collaborators" in changes:
             locked.collaborators.set(_check_collaborators(actor, changes["collaborators"], owner))
+        if changes.get("custom") is not None:
+            locked.custom = custom_fields.clean_custom(
+                actor=actor, entity=Entity.CUSTOMER, raw=changes["custom"], current=locked.custom
+            )
         after = customer_snapshot(locked)
         if after != before:
             locked.version += 1
@@ -374,6 +385,7 @@ def _clean_contact(values: dict[str, Any]) -> dict[str, Any]:
 def contact_snapshot(contact: Contact) -> audit.Snapshot:
     values = audit.snapshot(contact, CONTACT_FIELDS)
     values["phones"] = list(contact.phones.order_by("id").values_list("e164", flat=True))
+    values.update(custom_fields.custom_snapshot(contact.custom))
     return values
 
 
@@ -396,6 +408,7 @@ def contact_create(
     is_primary: bool = False,
     notes: str = "",
     phones: Iterable[str] = (),
+    custom: dict[str, Any] | None = None,
 ) -> Contact:
     _require_visible(actor, customer)
     if not policies.may_edit(actor, customer):
@@ -412,6 +425,7 @@ def contact_create(
         }
     )
     parsed = normalise_phones(phones)
+    values["custom"] = custom_fields.clean_custom(actor=actor, entity=Entity.CONTACT, raw=custom, creating=True)
     with transaction.atomic():
         Customer.objects.select_for_update().filter(pk=customer.pk).first()  # one primary at a time
         if values["is_primary"]:
@@ -431,16 +445,21 @@ def contact_update(*, actor: User, contact: Contact, **changes: Any) -> Contact:
     if not policies.may_edit(actor, customer):
         raise _forbidden()
     parsed = normalise_phones(changes.pop("phones")) if "phones" in changes else None
+    custom = changes.pop("custom", None)
     with transaction.atomic():
         Customer.objects.select_for_update().filter(pk=customer.pk).first()
         locked = Contact.objects.select_for_update().get(pk=contact.pk)
         before = contact_snapshot(locked)
-        current = {f: getattr(locked, f) for f in CONTACT_EDITABLE if f != "phones"}
+        current = {f: getattr(locked, f) for f in CONTACT_EDITABLE if f not in ("phones", "custom")}
         values = _clean_contact({**current, **changes})
         if values["is_primary"] and not locked.is_primary:
             Contact.objects.filter(customer_id=locked.customer_id, is_primary=True).update(is_primary=False)
         for name, value in values.items():
             setattr(locked, name, value)
+        if custom is not None:
+            locked.custom = custom_fields.clean_custom(
+                actor=actor, entity=Entity.CONTACT, raw=custom, current=locked.custom
+            )
         locked.updated_at = timezone.now()
         locked.save()
         if parsed is not None:
@@ -468,6 +487,8 @@ def clean_view_query(query: str) -> str:
     """Only the list's own filter keys survive, in a fixed order; page numbers are dropped."""
     parsed = QueryDict(query)
     pairs = [(k, v.strip()) for k in SAVED_VIEW_KEYS for v in parsed.getlist(k) if v.strip()]
+    # Custom field filters (``cf_<key>…``), in a fixed order too.
+    pairs += [(k, v.strip()) for k in sorted(parsed) if k.startswith("cf_") for v in parsed.getlist(k) if v.strip()]
     return urlencode(pairs)[:2000]
 
 

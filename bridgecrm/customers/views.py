@@ -25,6 +25,9 @@ from bridgecrm.core.timeline import customer_timeline
 from bridgecrm.customers import exports as customer_exports
 from bridgecrm.customers import forms, phones, policies, selectors, services
 from bridgecrm.customers.models import Contact, Country, Customer, Industry, LifecycleStage, Province
+from bridgecrm.customization import forms as custom_forms
+from bridgecrm.customization import selectors as custom_fields
+from bridgecrm.customization.models import Entity
 from bridgecrm.users.viewtools import actor_of as _actor
 from bridgecrm.users.viewtools import export_response, guarded, save_form
 from bridgecrm.users.viewtools import form_errors as _form_errors
@@ -65,6 +68,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     # One row more than the page says whether there is a next page: no COUNT over the whole list.
     rows = list(qs[(page - 1) * size : page * size + 1])
     _label_rows(rows)
+    columns = custom_fields.list_columns(Entity.CUSTOMER, actor)
+    for c, cells in zip(rows, custom_fields.display_rows(columns, [c.custom for c in rows]), strict=True):
+        c.custom_cells = cells  # type: ignore[attr-defined]
     current = services.clean_view_query(request.GET.urlencode())
     return render(
         request,
@@ -72,6 +78,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "customers": rows[:size],
+            "custom_columns": columns,
             "page": page,
             "has_next": len(rows) > size,
             "query": _query_without(request, "page"),
@@ -83,10 +90,27 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _customer_form_data(data: dict[str, Any]) -> dict[str, Any]:
+def _customer_form_data(data: dict[str, Any], editable: list[Any]) -> dict[str, Any]:
     data = dict(data)
     data.pop("version", None)
+    data["custom"] = custom_forms.pop_submitted(data, editable)
     return data
+
+
+def _add_custom_fields(
+    form: Any, actor: Any, entity: str, current: dict[str, Any] | None, *, creating: bool
+) -> list[Any]:
+    """The custom fields the actor sees, added to ``form``; returns those the actor may edit."""
+    editable = custom_fields.fields_for(entity, actor, editable=True)
+    custom_forms.add_fields(
+        form,
+        visible=custom_fields.fields_for(entity, actor),
+        editable=editable,
+        actor=actor,
+        current=current,
+        creating=creating,
+    )
+    return editable
 
 
 @guarded
@@ -95,11 +119,12 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     form = forms.CustomerForm(
         request.POST or None, actor=actor, initial={"owner": actor.pk, "team": actor.team_id, "currency": "CNY"}
     )
+    editable = _add_custom_fields(form, actor, Entity.CUSTOMER, None, creating=True)
     if (
         request.method == "POST"
         and (
             customer := save_form(
-                form, lambda: services.customer_create(actor=actor, **_customer_form_data(form.cleaned_data))
+                form, lambda: services.customer_create(actor=actor, **_customer_form_data(form.cleaned_data, editable))
             )
         )
         is not None
@@ -116,6 +141,11 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     contacts = list(selectors.contact_list(actor=actor, customer=customer))
     for contact in contacts:
         contact.phone_rows = [(p, phones.display(p.e164)) for p in contact.phones.all()]  # type: ignore[attr-defined]
+    contact_fields = custom_fields.list_columns(Entity.CONTACT, actor)
+    cells = custom_fields.display_rows(contact_fields, [c.custom for c in contacts])
+    for contact, row in zip(contacts, cells, strict=True):
+        shown = [(f, text) for f, text in zip(contact_fields, row, strict=True) if text]
+        contact.custom_cells = shown  # type: ignore[attr-defined]
     timeline = audit_selectors.audit_timeline(
         visible_obj=customer, include_security=False, cursor=_cursor(request), limit=20
     )
@@ -130,6 +160,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "activity": activity,
             "activity_older": _encode_before(activity[-1].at) if len(activity) == ACTIVITY_PAGE else "",
             "contact_form": forms.ContactForm(initial={"is_primary": not contacts}),
+            "custom_values": custom_fields.shown_values(Entity.CUSTOMER, actor, customer.custom),
             "may_delete": policies.may_delete(actor, customer),
         },
     )
@@ -149,9 +180,11 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
         version=customer.version,
     )
     form = forms.CustomerForm(request.POST or None, actor=actor, may_reassign=may_reassign, initial=initial)
+    editable = _add_custom_fields(form, actor, Entity.CUSTOMER, customer.custom, creating=False)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         version = data.pop("version", None)
+        data["custom"] = custom_forms.pop_submitted(data, editable)
         if "owner" in data and data["owner"] is None:
             data.pop("owner")
         try:
@@ -190,9 +223,12 @@ def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
     actor = _actor(request)
     customer = selectors.customer_get(actor=actor, customer_id=customer_id)
     form = forms.ContactForm(request.POST or None)
+    editable = _add_custom_fields(form, actor, Entity.CONTACT, None, creating=True)
     if (
         request.method == "POST"
-        and save_form(form, lambda: services.contact_create(actor=actor, customer=customer, **form.cleaned_data))
+        and save_form(
+            form, lambda: services.contact_create(actor=actor, customer=customer, **_contact_data(form, editable))
+        )
         is not None
     ):
         messages.success(request, _("The contact was added."))
@@ -204,17 +240,26 @@ def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
 def contact_edit(request: HttpRequest, customer_id: int, contact_id: int) -> HttpResponse:
     actor = _actor(request)
     contact = selectors.contact_get(actor=actor, contact_id=contact_id, customer_id=customer_id)
-    initial = {name: getattr(contact, name) for name in services.CONTACT_EDITABLE if name != "phones"}
+    initial = {name: getattr(contact, name) for name in services.CONTACT_EDITABLE if name not in ("phones", "custom")}
     initial["phones"] = "\n".join(phones.display(p.e164) for p in contact.phones.all())
     form = forms.ContactForm(request.POST or None, initial=initial)
+    editable = _add_custom_fields(form, actor, Entity.CONTACT, contact.custom, creating=False)
     if (
         request.method == "POST"
-        and save_form(form, lambda: services.contact_update(actor=actor, contact=contact, **form.cleaned_data))
+        and save_form(
+            form, lambda: services.contact_update(actor=actor, contact=contact, **_contact_data(form, editable))
+        )
         is not None
     ):
         messages.success(request, _("The contact was saved."))
         return redirect("customers:detail", customer_id=contact.customer_id)
     return _contact_page(request, contact.customer, form, contact)
+
+
+def _contact_data(form: forms.ContactForm, editable: list[Any]) -> dict[str, Any]:
+    data = dict(form.cleaned_data)
+    data["custom"] = custom_forms.pop_submitted(data, editable)
+    return data
 
 
 @require_POST
@@ -296,7 +341,7 @@ def customer_export(request: HttpRequest) -> HttpResponseBase:
     return export_response(
         request,
         name="customers",
-        header=customer_exports.customer_header(),
+        header=customer_exports.customer_header(actor),
         rows=customer_exports.customer_rows(actor=actor, filters=filters),
     )
 
@@ -316,12 +361,16 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     rows = list(qs[(page - 1) * size : page * size + 1])
     for contact in rows:
         contact.phone_rows = [phones.display(p.e164) for p in contact.phones.all()]  # type: ignore[attr-defined]
+    columns = custom_fields.list_columns(Entity.CONTACT, actor)
+    for contact, cells in zip(rows, custom_fields.display_rows(columns, [c.custom for c in rows]), strict=True):
+        contact.custom_cells = cells  # type: ignore[attr-defined]
     return render(
         request,
         "customers/contact_list.html",
         {
             "form": form,
             "contacts": rows[:size],
+            "custom_columns": columns,
             "page": page,
             "has_next": len(rows) > size,
             "query": _query_without(request, "page"),
@@ -339,6 +388,6 @@ def contact_export(request: HttpRequest) -> HttpResponseBase:
     return export_response(
         request,
         name="contacts",
-        header=customer_exports.contact_header(),
+        header=customer_exports.contact_header(actor),
         rows=customer_exports.contact_rows(actor=actor, filters=form.filters()),
     )

@@ -35,7 +35,9 @@ _FALSE = {"0", "false", "no", "n", "off", "否", ""}
 
 
 def invalid(field: FieldDefinition, message: Any) -> ApplicationError:
-    return ApplicationError("invalid", message, details={"field": f"custom.{field.key}", "label": str(field.label)})
+    # ``custom.<key>`` also names the form field, so the form shows the message beside it.
+    details = {"field": f"custom.{field.key}", "label": str(field.label), f"custom.{field.key}": [str(message)]}
+    return ApplicationError("invalid", message, details=details)
 
 
 def is_empty(raw: Any) -> bool:

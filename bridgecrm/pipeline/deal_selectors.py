@@ -22,6 +22,8 @@ from bridgecrm.core.errors import NotFound
 from bridgecrm.core.models import CompanyProfile
 from bridgecrm.core.ordering import total_order
 from bridgecrm.customers.models import Customer
+from bridgecrm.customization import selectors as custom_fields
+from bridgecrm.customization.models import Entity
 from bridgecrm.pipeline.models import (
     Deal,
     DealLine,
@@ -75,6 +77,8 @@ class DealFilters:
     amount_max: decimal.Decimal | None = None
     source: str = ""
     sort: str = DEFAULT_SORT
+    # Custom field filters: (``cf_<key>[__min|__max|__set]``, value) pairs (customization.selectors).
+    custom: tuple[tuple[str, str], ...] = ()
 
 
 def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -113,6 +117,8 @@ def _filtered(actor: User, f: DealFilters) -> DealQuerySet:
         qs = qs.filter(
             Q(name__icontains=text) | Q(customer__in=Customer.objects.filter(name__icontains=text).values("pk"))
         )
+    if f.custom:
+        qs = custom_fields.apply_filters(qs, entity=Entity.DEAL, actor=actor, params=f.custom)
     return qs
 
 
@@ -126,9 +132,12 @@ def deal_visible(actor: User, field: str = "deal_id") -> Exists:
 def deal_list(*, actor: User, filters: DealFilters | None = None) -> DealQuerySet:
     """Visible deals, filtered and sorted (a total order); slice it for a page."""
     f = filters or DealFilters()
+    qs = _filtered(actor, f).select_related("customer", "stage", "pipeline", "owner", "team")
+    by_custom = custom_fields.sort_field(Entity.DEAL, actor, f.sort)
+    if by_custom is not None:
+        return custom_fields.order_by_field(qs, *by_custom)
     field_name, descending = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
-    order = total_order(Deal, field_name, descending=descending)
-    return _filtered(actor, f).select_related("customer", "stage", "pipeline", "owner", "team").order_by(*order)
+    return qs.order_by(*total_order(Deal, field_name, descending=descending))
 
 
 def deal_get(*, actor: User, deal_id: int) -> Deal:

@@ -27,6 +27,9 @@ from bridgecrm.core.exports import Cell
 from bridgecrm.core.models import CompanyProfile
 from bridgecrm.customers import selectors as customer_selectors
 from bridgecrm.customers.models import Contact, Customer
+from bridgecrm.customization import forms as custom_forms
+from bridgecrm.customization import selectors as custom_fields
+from bridgecrm.customization.models import Entity
 from bridgecrm.pipeline import deal_selectors as selectors
 from bridgecrm.pipeline import deals as services
 from bridgecrm.pipeline import forms, policies
@@ -83,12 +86,16 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     size = _int(request.GET.get("per_page"), PAGE_SIZE, low=10, high=MAX_PAGE_SIZE)
     rows = list(selectors.deal_list(actor=actor, filters=filters)[(page - 1) * size : page * size + 1])
     query = _query_without(request, "page")
+    columns = custom_fields.list_columns(Entity.DEAL, actor)
+    for deal, cells in zip(rows, custom_fields.display_rows(columns, [d.custom for d in rows]), strict=True):
+        deal.custom_cells = cells  # type: ignore[attr-defined]
     return render(
         request,
         "pipeline/deal_list.html",
         {
             "form": form,
             "deals": rows[:size],
+            "custom_columns": columns,
             "page": page,
             "has_next": len(rows) > size,
             "query": query,
@@ -97,7 +104,13 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _export_rows(deals: Iterator[Deal]) -> Iterator[list[Cell]]:
+def _export_rows(deals: Iterator[Deal], fields: list[Any] | None = None) -> Iterator[list[Cell]]:
+    fields = fields or []
+    people = (
+        {pk: full or name for pk, full, name in User.objects.values_list("pk", "full_name", "username")}
+        if any(f.type == "user" for f in fields)
+        else None
+    )
     for d in deals:
         yield [
             d.pk,
@@ -119,10 +132,11 @@ def _export_rows(deals: Iterator[Deal]) -> Iterator[list[Cell]]:
             d.next_step,
             timezone.localtime(d.created_at).replace(tzinfo=None),
             timezone.localtime(d.updated_at).replace(tzinfo=None),
+            *custom_fields.display_row(fields, d.custom, people),
         ]
 
 
-def export_header() -> list[str]:
+def export_header(fields: list[Any] | None = None) -> list[str]:
     return [
         _("ID"),
         _("Name"),
@@ -143,6 +157,7 @@ def export_header() -> list[str]:
         _("Next step"),
         _("Created"),
         _("Updated"),
+        *[f.label for f in fields or []],
     ]
 
 
@@ -151,8 +166,9 @@ def deal_export(request: HttpRequest) -> Any:  # a streamed CSV or an XLSX file
     actor = _actor(request)
     _form, filters = _filters(request, actor)
     deals = selectors.deal_list(actor=actor, filters=filters)[:EXPORT_LIMIT].iterator(chunk_size=1000)
+    fields = custom_fields.fields_for(Entity.DEAL, actor)
     return export_response(
-        request, name="deals", header=export_header(), rows=_export_rows(deals), sheet_title=_("Deals")
+        request, name="deals", header=export_header(fields), rows=_export_rows(deals, fields), sheet_title=_("Deals")
     )
 
 
@@ -173,9 +189,25 @@ def _form_customers(actor: User, customer: Customer | None) -> list[Customer]:
     return list(Customer.objects.visible_to(actor).order_by("-updated_at", "-id")[:200])
 
 
+def _add_custom_fields(form: forms.DealForm, actor: User, current: dict[str, Any] | None) -> list[Any]:
+    """The deal's custom fields the actor sees, added to ``form``; returns those the actor may edit."""
+    editable = custom_fields.fields_for(Entity.DEAL, actor, editable=True)
+    custom_forms.add_fields(
+        form,
+        visible=custom_fields.fields_for(Entity.DEAL, actor),
+        editable=editable,
+        actor=actor,
+        current=current,
+        creating=current is None,
+    )
+    form.custom_editable = editable  # type: ignore[attr-defined]
+    return editable
+
+
 def _deal_values(form: forms.DealForm, actor: User) -> dict[str, Any]:
     data = dict(form.cleaned_data)
     data.pop("version", None)
+    data["custom"] = custom_forms.pop_submitted(data, getattr(form, "custom_editable", []))
     if "owner" in data:
         owner_id = data.pop("owner")
         if owner_id is not None:
@@ -203,6 +235,7 @@ def deal_create(request: HttpRequest) -> HttpResponse:
         may_reassign=policies.may_assign_deals(actor),
         initial={"customer": customer.pk if customer else None, "currency": "CNY"},
     )
+    _add_custom_fields(form, actor, None)
     if request.method == "POST" and form.is_valid():
         try:
             data = _deal_values(form, actor)
@@ -247,6 +280,7 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
             "may_delete": policies.may_delete_deal(actor, deal),
             "is_open": deal.status == DealStatus.OPEN,
             "base_currency": CompanyProfile.current().base_currency,
+            "custom_values": custom_fields.shown_values(Entity.DEAL, actor, deal.custom),
         },
     )
 
@@ -281,6 +315,7 @@ def deal_edit(request: HttpRequest, deal_id: int) -> HttpResponse:
         may_reassign=may_reassign,
         initial=initial,
     )
+    _add_custom_fields(form, actor, deal.custom)
     if request.method == "POST" and form.is_valid():
         version = form.cleaned_data.get("version")
         try:
@@ -477,6 +512,7 @@ def board(request: HttpRequest) -> HttpResponse:
     filter_form = forms.DealFilterForm(
         {"owner": values["owner"] or "", "team": values["team"] or "", "close_month": values["close_month"]},
         actor=actor,
+        custom=False,
     )
     return render(
         request,

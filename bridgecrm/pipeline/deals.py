@@ -29,6 +29,8 @@ from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, Permissi
 from bridgecrm.core.selectors import rates_on
 from bridgecrm.customers import policies as customer_policies
 from bridgecrm.customers.models import Contact, Customer, CustomerSource
+from bridgecrm.customization import services as custom_fields
+from bridgecrm.customization.models import Entity
 from bridgecrm.pipeline import gates, policies
 from bridgecrm.pipeline.models import (
     Competitor,
@@ -82,6 +84,7 @@ EDITABLE = (
     "team",
     "collaborators",
     "competitors",
+    "custom",
 )
 # Values a move may carry (the gate fields the user fills in place), plus the note on a loss.
 MOVE_VALUES = ("amount", "expected_close_date", "contact", "probability", "competitors", "lost_reason", "next_step")
@@ -254,6 +257,7 @@ def deal_snapshot(deal: Deal) -> audit.Snapshot:
     values = audit.snapshot(deal, DEAL_FIELDS)
     values["collaborators"] = sorted(deal.collaborators.values_list("pk", flat=True))
     values["competitors"] = sorted(deal.competitors.values_list("name", flat=True))
+    values.update(custom_fields.custom_snapshot(deal.custom))
     return values
 
 
@@ -376,8 +380,10 @@ def deal_create(
     next_step: str = "",
     collaborators: Iterable[User] = (),
     competitors: Iterable[Any] = (),
+    custom: dict[str, Any] | None = None,
 ) -> Deal:
-    """A new open deal for a customer the actor sees, in the pipeline's first open stage by default."""
+    """A new open deal for a customer the actor sees, in the pipeline's first open stage by default.
+    ``custom`` holds custom field values by key, validated by type (bridgecrm.customization)."""
     if not policies.may_create_deal(actor):
         raise _forbidden()
     customer = _visible_customer(actor, customer)
@@ -412,6 +418,7 @@ def deal_create(
         team=team,
         source=_clean_source(source),
         next_step=_clean_text("next_step", next_step, 200),
+        custom=custom_fields.clean_custom(actor=actor, entity=Entity.DEAL, raw=custom, creating=True),
     )
     if deal.amount is not None:
         deal.amount = money.quantize(deal.amount, currency)
@@ -519,6 +526,10 @@ def deal_update(*, actor: User, deal: Deal, version: int, **changes: Any) -> Dea
                 locked.collaborators.set(people)
         if "competitors" in changes:
             locked.competitors.set(competitors_from_names(changes["competitors"] or []))
+        if changes.get("custom") is not None:
+            locked.custom = custom_fields.clean_custom(
+                actor=actor, entity=Entity.DEAL, raw=changes["custom"], current=locked.custom
+            )
         _save(actor, locked, before)
     return locked
 

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from bridgecrm.core.forms import BridgeForm
 from bridgecrm.core.money import CURRENCIES
 from bridgecrm.customers.models import CustomerSource
+from bridgecrm.customization import forms as custom_forms
+from bridgecrm.customization.models import Entity
 from bridgecrm.pipeline.deal_selectors import DealFilters
 from bridgecrm.pipeline.gates import GATE_CHOICES
 from bridgecrm.pipeline.models import (
@@ -135,7 +137,8 @@ class DealFilterForm(BridgeForm):
 
     main = ("q", "pipeline", "stage", "status", "owner", "close_month", "sort")
 
-    def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: User, custom: bool = True, **kwargs: Any) -> None:
+        """``custom``: with the custom field filters (the board has none)."""
         super().__init__(*args, **kwargs)
         pipelines = list(Pipeline.objects.order_by("order", "id"))
         self.fields["pipeline"].choices = ANY + [(p.pk, p.name) for p in pipelines]  # type: ignore[attr-defined]
@@ -147,6 +150,13 @@ class DealFilterForm(BridgeForm):
         self.fields["owner"].widget.choices = ANY + [(u.pk, str(u)) for u in people]
         teams = Team.objects.visible_to(actor).filter(is_active=True).order_by("path")[:200]
         self.fields["team"].widget.choices = ANY + [(t.pk, t.name) for t in teams]
+        if custom:
+            custom_forms.add_filter_fields(self, entity=Entity.DEAL, actor=actor)
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean()
+        custom_forms.clean_filter_fields(self)
+        return data
 
     def main_fields(self) -> list[Any]:
         return [self[name] for name in self.main]
@@ -184,6 +194,7 @@ class DealFilterForm(BridgeForm):
             amount_min=d.get("amount_min"),
             amount_max=d.get("amount_max"),
             sort=d.get("sort") or "-updated",
+            custom=custom_forms.filter_values(self),
         )
 
 

@@ -43,6 +43,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Roles"), "users:manage_roles", policies.may_manage_roles, "admin"),
     NavItem(_("Pipelines"), "pipeline:pipelines", pipeline_policies.may_manage, "admin"),
     NavItem(_("Customer tiers"), "tiers:settings", lambda u: u.can("tiers.manage"), "admin"),
+    NavItem(_("Custom fields"), "customization:fields", lambda u: u.can("fields.manage"), "admin"),
     NavItem(_("Exchange rates"), "contracts:exchange_rates", lambda u: u.can("company.manage"), "admin"),
     NavItem(_("Document settings"), "contracts:document_settings", lambda u: u.can("company.manage"), "admin"),
     NavItem(_("Audit trail"), "users:audit_search", policies.may_search_audit, "admin"),

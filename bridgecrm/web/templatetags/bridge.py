@@ -41,12 +41,28 @@ def audit_value(value: Any) -> str:
     return str(value)
 
 
+def _custom_field(entry: Any) -> Any:
+    """The custom field definition of a ``custom.<key>`` entry (archived ones too), or None."""
+    from bridgecrm.customization.selectors import ENTITY_OF_MODEL, history_labels
+
+    if not entry.content_type_id or not str(entry.field).startswith("custom."):
+        return None
+    entity = ENTITY_OF_MODEL.get(f"{entry.content_type.app_label}.{entry.content_type.model}")
+    key = entry.field.removeprefix("custom.")
+    return history_labels(entity, [key]).get(key) if entity else None
+
+
 @register.filter
 def audit_field(entry: Any) -> Any:
-    """The field's label in the reader's language (the stored name if the field no longer exists)."""
+    """The field's label in the reader's language (the stored name if the field no longer exists).
+    A custom field's value (``custom.<key>``) shows under the field's current label, even after a
+    rename or a deletion (definitions are archived, never removed)."""
     model = entry.content_type.model_class() if entry.content_type_id else None
     if model is None or not entry.field:
         return entry.field
+    custom = _custom_field(entry)
+    if custom is not None:
+        return custom.label
     try:
         return model._meta.get_field(entry.field).verbose_name
     except FieldDoesNotExist:  # a renamed or removed field keeps its stored name
@@ -89,6 +105,7 @@ def audit_rows(entries: Iterable[Any], seconds: bool = False) -> list[AuditRow]:
     tz = timezone.get_current_timezone()
     labels: dict[tuple[int | None, str], str] = {}
     model_labels: dict[int, str] = {}
+    definitions: dict[tuple[int | None, str], Any] = {}
     rows = []
     for e in entries:
         if e.action == "security":
@@ -99,7 +116,16 @@ def audit_rows(entries: Iterable[Any], seconds: bool = False) -> list[AuditRow]:
             key = (e.content_type_id, e.field)
             if key not in labels:
                 labels[key] = str(audit_field(e))
+                if str(e.field).startswith("custom."):
+                    definitions[key] = _custom_field(e)
             what = str(_("changed %(field)s") % {"field": labels[key]})
+        custom = definitions.get((e.content_type_id, e.field)) if e.action == "update" else None
+        old_text, new_text = audit_value(e.old_value), audit_value(e.new_value)
+        if custom is not None:
+            from bridgecrm.customization.values import display
+
+            old_text = display(custom, e.old_value) or "—"
+            new_text = display(custom, e.new_value) or "—"
         ct = e.content_type
         rows.append(
             AuditRow(
@@ -109,8 +135,8 @@ def audit_rows(entries: Iterable[Any], seconds: bool = False) -> list[AuditRow]:
                 who=e.actor_label or system,
                 source=e.source,
                 what=what,
-                old=_shorten(audit_value(e.old_value)),
-                new=_shorten(audit_value(e.new_value)),
+                old=_shorten(old_text),
+                new=_shorten(new_text),
                 is_change=e.action == "update",
                 object_label=f"{_model_label(ct, model_labels)} #{e.object_id} {e.object_repr}" if ct else "",
                 request=e.request_id[:8],
