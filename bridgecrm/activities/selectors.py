@@ -347,6 +347,19 @@ def notification_text(notification: Notification) -> str:
         return _("The deal %(name)s has not moved for a while") % {"name": p.get("name", "")}
     if kind == NotificationKind.PAYMENT_OVERDUE:
         return _("A payment is overdue: %(name)s") % {"name": p.get("name", "")}
+    if kind == NotificationKind.POOL_WARNING:
+        return _("%(name)s returns to the public pool on %(on)s unless you follow up or move a deal") % {
+            "name": p.get("name", ""),
+            "on": p.get("on", ""),
+        }
+    if kind == NotificationKind.POOL_RECYCLED:
+        return _("%(name)s went back to the public pool after %(days)s days without %(what)s") % {
+            "name": p.get("name", ""),
+            "days": p.get("days", ""),
+            "what": _("deal progress") if p.get("reason") == "no_progress" else _("a follow-up"),
+        }
+    if kind == NotificationKind.POOL_ASSIGNED:
+        return _("%(by)s assigned you %(name)s from the public pool") % {"by": p.get("by", ""), "name": p.get("name", "")}
     return str(p.get("text", "")) or _("Notification")
 
 

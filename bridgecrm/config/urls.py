@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("bridgecrm.pipeline.urls")),
     path("", include("bridgecrm.contracts.urls")),
     path("", include("bridgecrm.activities.urls")),
+    path("", include("bridgecrm.pool.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 
