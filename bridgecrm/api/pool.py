@@ -261,12 +261,12 @@ def pool_protect(request: HttpRequest, customer_id: int, payload: ProtectIn) -> 
 
 
 @router.get("/pool/rules", response={200: RulesOut, **ERRORS}, summary="The public pool's rules")
-def rules_get(request: HttpRequest) -> PoolRules:
+def pool_rules_get(request: HttpRequest) -> PoolRules:
     return selectors.rules_get()
 
 
 @router.patch("/pool/rules", response={200: RulesOut, **WRITE_ERRORS}, summary="Change the pool's rules (pool.manage)")
-def rules_update(request: HttpRequest, payload: RulesPatch) -> PoolRules:
+def pool_rules_update(request: HttpRequest, payload: RulesPatch) -> PoolRules:
     data = payload.model_dump(exclude_none=True)
     version = data.pop("version")
     return services.rules_update(actor=_actor(request), version=version, **data)
