@@ -359,7 +359,10 @@ def notification_text(notification: Notification) -> str:
             "what": _("deal progress") if p.get("reason") == "no_progress" else _("a follow-up"),
         }
     if kind == NotificationKind.POOL_ASSIGNED:
-        return _("%(by)s assigned you %(name)s from the public pool") % {"by": p.get("by", ""), "name": p.get("name", "")}
+        return _("%(by)s assigned you %(name)s from the public pool") % {
+            "by": p.get("by", ""),
+            "name": p.get("name", ""),
+        }
     return str(p.get("text", "")) or _("Notification")
 
 

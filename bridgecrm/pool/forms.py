@@ -81,7 +81,7 @@ class DistributeForm(BridgeForm):
         super().__init__(*args, **kwargs)
         self.fields["users"].queryset = User.objects.filter(pk__in=[u.pk for u in reps]).order_by("username")  # type: ignore[attr-defined]
         ids = self.data.getlist("customers") if hasattr(self.data, "getlist") else []
-        self.fields["customers"].choices = [(i, i) for i in ids[: 500]]  # type: ignore[attr-defined]
+        self.fields["customers"].choices = [(i, i) for i in ids[:500]]  # type: ignore[attr-defined]
 
 
 class RulesForm(forms.ModelForm):  # type: ignore[type-arg]

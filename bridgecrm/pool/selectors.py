@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.timeline import TimelineItem
-from bridgecrm.customers import phones
 from bridgecrm.customers import selectors as customer_selectors
 from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.pipeline.models import Deal
@@ -200,12 +199,12 @@ def pool_rows(*, actor: User, customers: Iterable[Customer]) -> list[PoolRow]:
             contacts.setdefault(contact.customer_id, contact)
     rows = []
     for customer in items:
-        contact = contacts.get(customer.pk)
+        primary = contacts.get(customer.pk)
         kind = getattr(customer, "last_kind", "") or ""
         rows.append(
             PoolRow(
                 customer=customer,
-                contact=_contact_view(contact, clear) if contact is not None else None,
+                contact=_contact_view(primary, clear) if primary is not None else None,
                 reason="released" if kind == PoolEventKind.RELEASED else (getattr(customer, "last_reason", "") or ""),
                 reason_days=getattr(customer, "last_days", None),
                 former_owner=getattr(customer, "former_owner", "") or "",
@@ -352,7 +351,9 @@ def warning_candidates(*, rules: PoolRules, now: dt.datetime) -> QuerySet[Custom
     if not rules.warning_days:
         return Customer.objects.none()
     horizon = now + dt.timedelta(days=rules.warning_days)
-    warned = PoolEvent.objects.filter(customer_id=OuterRef("pk"), kind=PoolEventKind.WARNED, period_start=OuterRef("period"))
+    warned = PoolEvent.objects.filter(
+        customer_id=OuterRef("pk"), kind=PoolEventKind.WARNED, period_start=OuterRef("period")
+    )
     return (
         _clocks(owned_recyclable())
         .filter(due_condition(rules, horizon))

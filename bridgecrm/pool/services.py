@@ -183,14 +183,18 @@ def _take(customer_id: int, rep: User, now: dt.datetime, actor: User) -> Custome
     if before_obj is None:
         raise _not_found()
     before = _snapshot(before_obj)
-    moved = selectors.in_pool().filter(pk=customer_id).update(
-        owner=rep,
-        team=rep.team,
-        owner_since=now,
-        pooled_at=None,
-        is_protected=False,
-        updated_at=now,
-        version=F("version") + 1,
+    moved = (
+        selectors.in_pool()
+        .filter(pk=customer_id)
+        .update(
+            owner=rep,
+            team=rep.team,
+            owner_since=now,
+            pooled_at=None,
+            is_protected=False,
+            updated_at=now,
+            version=F("version") + 1,
+        )
     )
     if moved != 1:
         raise Conflict("claimed", _("Someone else took this customer a moment ago."))

@@ -220,7 +220,10 @@ def pool_distribute(request: HttpRequest) -> HttpResponse:
     messages.success(
         request,
         _("%(assigned)s customers assigned, %(skipped)s left in the pool.")
-        % {"assigned": len(result.assigned), "skipped": len(result.skipped) + len(form.cleaned_data["customers"]) - len(customers)},
+        % {
+            "assigned": len(result.assigned),
+            "skipped": len(result.skipped) + len(form.cleaned_data["customers"]) - len(customers),
+        },
     )
     return redirect("pool:list")
 
@@ -233,7 +236,9 @@ def pool_release(request: HttpRequest, customer_id: int) -> HttpResponse:
     require(policies.may_release(actor, customer))
     form = forms.ReleaseForm(request.POST or None)
     if request.method == "POST":
-        done = save_form(form, lambda: services.pool_release(actor=actor, customer=customer, reason=form.cleaned_data["reason"]))
+        done = save_form(
+            form, lambda: services.pool_release(actor=actor, customer=customer, reason=form.cleaned_data["reason"])
+        )
         if done is not None:
             messages.success(request, _("%(name)s is back in the public pool.") % {"name": customer.name})
             return redirect("customers:list")

@@ -43,7 +43,7 @@ def run_together(jobs: list[Callable[[], None]]) -> tuple[list[object], list[Bas
         try:
             barrier.wait(timeout=30)
             outcome: object = job()
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted on below
+        except BaseException as exc:
             outcome = exc
         finally:
             connections.close_all()

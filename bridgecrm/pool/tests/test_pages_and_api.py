@@ -141,7 +141,11 @@ def test_filters(company: Company) -> None:
 
 def test_daily_limit_holds_through_ui_and_api(company: Company) -> None:
     rules(daily_claim_limit=2, holding_limit=0)
-    a, b, c = pooled(company, "A", contact=False), pooled(company, "B", contact=False), pooled(company, "C", contact=False)
+    a, b, c = (
+        pooled(company, "A", contact=False),
+        pooled(company, "B", contact=False),
+        pooled(company, "C", contact=False),
+    )
     client = signed_in(company.owner)
     response = client.post(f"/pool/{a.pk}/claim/")
     assert response.status_code == 302 and response["Location"] == f"/customers/{a.pk}/"
@@ -216,7 +220,11 @@ def test_distribute_page(company: Company) -> None:
     assert page.context["may_assign"]
     response = client.post(
         "/pool/distribute/",
-        {"customers": [c.pk for c in customers], "users": [company.owner.pk, company.teammate.pk], "mode": "round_robin"},
+        {
+            "customers": [c.pk for c in customers],
+            "users": [company.owner.pk, company.teammate.pk],
+            "mode": "round_robin",
+        },
     )
     assert response.status_code == 302
     owners = [Customer.objects.get(pk=c.pk).owner_id for c in customers]

@@ -32,7 +32,9 @@ def rules(**values: int | bool) -> PoolRules:
     return selectors.rules_get()
 
 
-def owned(company: Company, name: str = "Acme", *, since: dt.datetime = T0, follow_up: dt.datetime | None = None) -> Customer:
+def owned(
+    company: Company, name: str = "Acme", *, since: dt.datetime = T0, follow_up: dt.datetime | None = None
+) -> Customer:
     customer = make_customer(company.owner, name=name)
     Customer.objects.filter(pk=customer.pk).update(owner_since=since, created_at=since, last_follow_up_at=follow_up)
     return Customer.objects.get(pk=customer.pk)

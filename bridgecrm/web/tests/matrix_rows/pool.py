@@ -59,7 +59,9 @@ def build(world: World) -> None:
         actor=admin, customer=customer, name="Pool Contact", phones=["13900139000"], email="pool@example.com"
     )
     # Released a month ago: past the admin's cool-down, so the admin may claim it back too.
-    pool_services.pool_release(actor=admin, customer=customer, reason="Matrix", now=timezone.now() - dt.timedelta(days=30))
+    pool_services.pool_release(
+        actor=admin, customer=customer, reason="Matrix", now=timezone.now() - dt.timedelta(days=30)
+    )
     selectors.rules_get()
     world.extra["pool_customer"] = Customer.objects.get(pk=customer.pk)
 
