@@ -104,7 +104,6 @@ class PoolRow:
     contact: PoolContact | None  # the primary contact (or the first one)
     reason: str  # no_follow_up, no_progress, released or ""
     reason_days: int | None
-    former_owner: str
 
     @property
     def id(self) -> int:
@@ -174,7 +173,6 @@ def pool_list(*, actor: User, filters: PoolFilters | None = None) -> QuerySet[Cu
         start = dt.datetime.combine(f.pooled_since, dt.time.min, tzinfo=company_zone())
         qs = qs.filter(pooled_at__gte=start)
     qs = qs.annotate(last_kind=_last_move("kind"), last_reason=_last_move("reason"), last_days=_last_move("days"))
-    qs = qs.annotate(former_owner=_last_move("user__username"))
     if f.reason == "released":
         qs = qs.filter(last_kind=PoolEventKind.RELEASED)
     elif f.reason in (RecycleReason.NO_FOLLOW_UP, RecycleReason.NO_PROGRESS):
@@ -207,7 +205,6 @@ def pool_rows(*, actor: User, customers: Iterable[Customer]) -> list[PoolRow]:
                 contact=_contact_view(primary, clear) if primary is not None else None,
                 reason="released" if kind == PoolEventKind.RELEASED else (getattr(customer, "last_reason", "") or ""),
                 reason_days=getattr(customer, "last_days", None),
-                former_owner=getattr(customer, "former_owner", "") or "",
             )
         )
     return rows

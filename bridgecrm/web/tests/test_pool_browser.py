@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bridgecrm.customers.models import Customer
 from bridgecrm.customers.tests.factories import make_contact, make_customer
-from bridgecrm.pool import services
+from bridgecrm.pool import selectors, services
 from bridgecrm.pool.models import PoolEvent, PoolEventKind
 from bridgecrm.web.tests.test_browser import assert_fits, shot, sign_in, switch_language, zh
 
@@ -42,8 +42,12 @@ def t(language: str, text: str) -> str:
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_rep_claims_a_customer_from_the_pool(browser_page, company, live_server, screenshots, language) -> None:
     page = browser_page
-    customer = make_customer(company.admin, name="深圳蓝海电子有限公司", industry="technology", province="GD", city="深圳")
-    make_contact(customer, name="李娜", title="采购总监", phones=["13800138000"], email="lina@lanhai.cn", is_primary=True)
+    customer = make_customer(
+        company.admin, name="深圳蓝海电子有限公司", industry="technology", province="GD", city="深圳"
+    )
+    make_contact(
+        customer, name="李娜", title="采购总监", phones=["13800138000"], email="lina@lanhai.cn", is_primary=True
+    )
     services.pool_release(
         actor=company.admin, customer=customer, reason="预算冻结", now=timezone.now() - dt.timedelta(days=2)
     )
@@ -110,4 +114,43 @@ def test_rep_claims_a_customer_from_the_pool(browser_page, company, live_server,
     status = page.locator('[data-testid="pool-status"]').inner_text()
     assert f"{t(language, 'Your holdings')}: 1 / 200" in status
     assert f"{t(language, 'Claims left today')}: 9" in status
+    assert not page.problems, page.problems
+
+
+def test_manager_distributes_and_admin_sets_the_rules(browser_page, company, live_server, screenshots) -> None:
+    page = browser_page
+    names = ["苏州东方纺织", "无锡新材料", "常州精工"]
+    for name in names:
+        services.pool_release(actor=company.admin, customer=make_customer(company.admin, name=name), reason="x")
+
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, company.manager_a.username)
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto("/pool/")
+    for box in page.locator('input[name="customers"]').all():
+        box.check()
+    page.locator('select[name="users"]').select_option([str(company.owner.pk), str(company.teammate.pk)])
+    page.locator('select[name="mode"]').select_option("round_robin")
+    shot(page, screenshots, "pool-distribute", "en")
+    page.set_viewport_size(PHONE)
+    assert_fits(page, "pool distribute en 390")
+    shot(page, screenshots, "pool-distribute", "en")
+    page.set_viewport_size(DESKTOP)
+    with page.expect_navigation():
+        page.locator('button[form="distribute"]').click()
+    assert "3" in page.locator("ul.messages").inner_text()
+    owners = sorted(Customer.objects.filter(name__in=names).values_list("owner_id", flat=True))
+    assert owners == sorted([company.owner.pk, company.teammate.pk, company.owner.pk])
+    assert page.locator('[data-testid="pool-row"]').count() == 0
+
+    # The admin's rules page.
+    page.context.clear_cookies()
+    sign_in(page, company.admin.username)
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto("/pool/rules/")
+    page.fill('[name="holding_limit"]', "150")
+    shot(page, screenshots, "pool-rules", "en")
+    with page.expect_navigation():
+        page.locator("form.form button[type=submit]").click()
+    assert selectors.rules_get().holding_limit == 150
     assert not page.problems, page.problems
