@@ -61,6 +61,7 @@ class PoolCustomerOut(Schema):
     pooled_at: dt.datetime
     reason: str = Field(description="no_follow_up, no_progress, released, or empty")
     reason_days: int | None
+    note: str = Field(description="The reason given when it was released")
     contact: PoolContactOut | None
 
 
@@ -160,6 +161,7 @@ def _out(row: selectors.PoolRow, contacts: list[selectors.PoolContact] | None = 
         "pooled_at": c.pooled_at,
         "reason": row.reason,
         "reason_days": row.reason_days,
+        "note": row.note,
         "contact": row.contact,
     }
     if contacts is not None:

@@ -104,6 +104,7 @@ class PoolRow:
     contact: PoolContact | None  # the primary contact (or the first one)
     reason: str  # no_follow_up, no_progress, released or ""
     reason_days: int | None
+    note: str = ""  # the reason typed on release
 
     @property
     def id(self) -> int:
@@ -111,7 +112,8 @@ class PoolRow:
 
     @property
     def reason_text(self) -> str:
-        return reason_text(self.reason, self.reason_days)
+        text = reason_text(self.reason, self.reason_days)
+        return f"{text}: {self.note}" if self.note else text
 
 
 def reason_text(reason: str, days: int | None) -> str:
@@ -172,7 +174,12 @@ def pool_list(*, actor: User, filters: PoolFilters | None = None) -> QuerySet[Cu
     if f.pooled_since is not None:
         start = dt.datetime.combine(f.pooled_since, dt.time.min, tzinfo=company_zone())
         qs = qs.filter(pooled_at__gte=start)
-    qs = qs.annotate(last_kind=_last_move("kind"), last_reason=_last_move("reason"), last_days=_last_move("days"))
+    qs = qs.annotate(
+        last_kind=_last_move("kind"),
+        last_reason=_last_move("reason"),
+        last_days=_last_move("days"),
+        last_note=_last_move("note"),
+    )
     if f.reason == "released":
         qs = qs.filter(last_kind=PoolEventKind.RELEASED)
     elif f.reason in (RecycleReason.NO_FOLLOW_UP, RecycleReason.NO_PROGRESS):
@@ -205,6 +212,7 @@ def pool_rows(*, actor: User, customers: Iterable[Customer]) -> list[PoolRow]:
                 contact=_contact_view(primary, clear) if primary is not None else None,
                 reason="released" if kind == PoolEventKind.RELEASED else (getattr(customer, "last_reason", "") or ""),
                 reason_days=getattr(customer, "last_days", None),
+                note=getattr(customer, "last_note", "") or "",
             )
         )
     return rows

@@ -336,3 +336,23 @@ def test_rules_update_needs_pool_manage_and_checks_values(company: Company) -> N
     assert (updated.holding_limit, updated.mask_contacts, updated.version) == (5, False, 2)
     assert AuditEntry.objects.for_object(updated).filter(field="holding_limit").exists()
     assert timezone.now() >= updated.updated_at
+
+
+def test_notification_texts(company: Company) -> None:
+    from bridgecrm.activities.selectors import notification_text
+
+    rules(recycle_no_follow_up_days=30, recycle_no_progress_days=0, warning_days=3)
+    owned(company, "Acme")
+    services.pool_recycle(now=T0 + days(27))
+    services.pool_recycle(now=T0 + days(30))
+    texts = {n.kind: notification_text(n) for n in Notification.objects.filter(recipient=company.owner)}
+    assert texts[NotificationKind.POOL_WARNING] == (
+        "Acme returns to the public pool on 2026-04-01 unless you follow up or move a deal"
+    )
+    assert (
+        texts[NotificationKind.POOL_RECYCLED] == "Acme went back to the public pool after 30 days without a follow-up"
+    )
+    customer = pooled(company, "Beta")
+    services.pool_assign(actor=company.manager_a, customer=customer, rep=company.owner)
+    note = Notification.objects.get(kind=NotificationKind.POOL_ASSIGNED)
+    assert notification_text(note) == f"{company.manager_a.display_name} assigned you Beta from the public pool"
