@@ -267,7 +267,7 @@ def pool_protect(*, actor: User, customer: Customer, protected: bool, now: dt.da
     now = now or timezone.now()
     rules = selectors.rules_get()
     with transaction.atomic():
-        locked = Customer.objects.select_for_update().select_related("owner").get(pk=customer.pk)
+        locked = Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
         if not policies.may_protect(actor, locked) or locked.owner is None:
             raise _forbidden()
         if locked.is_protected == protected:
