@@ -452,20 +452,26 @@ def _warn_one(customer: Any, rules: PoolRules, now: dt.datetime) -> bool:
     return True
 
 
-def pool_recycle(*, now: dt.datetime | None = None, batch: int = 500) -> RecycleRun:
+def pool_recycle(*, now: dt.datetime | None = None, batch: int = 200) -> RecycleRun:
     """Return neglected customers to the pool and warn owners ahead of it.
 
     Everything is derived from the data and ``now``: a second run at the same moment changes
-    nothing, and a run after downtime recycles what came due meanwhile."""
+    nothing, and a run after downtime recycles what came due meanwhile. Customers move in batches
+    of ``batch`` per transaction (each one re-checked under its row lock), so a commit is not paid
+    per customer; a run stopped half-way leaves whole batches, and the next run does the rest."""
     now = now or timezone.now()
     rules = selectors.rules_get()
     recycled = warned = 0
     ids = list(selectors.recycle_candidates(rules=rules, now=now).values_list("pk", flat=True))
     for start in range(0, len(ids), batch):
-        for customer_id in ids[start : start + batch]:
-            recycled += _recycle_one(customer_id, rules, now)
-    for customer in selectors.warning_candidates(rules=rules, now=now).iterator(chunk_size=batch):
-        warned += _warn_one(customer, rules, now)
+        with transaction.atomic():
+            for customer_id in ids[start : start + batch]:
+                recycled += _recycle_one(customer_id, rules, now)
+    due = list(selectors.warning_candidates(rules=rules, now=now))
+    for start in range(0, len(due), batch):
+        with transaction.atomic():
+            for customer in due[start : start + batch]:
+                warned += _warn_one(customer, rules, now)
     return RecycleRun(recycled=recycled, warned=warned)
 
 
