@@ -1,15 +1,15 @@
 """The public pool over the API: the same selectors (contact details masked there) and services as the UI."""
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool, StrictInt
 
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
-from bridgecrm.core.errors import PermissionDenied
+from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.customers import selectors as customer_selectors
 from bridgecrm.customers.models import Customer
 from bridgecrm.pool import policies, selectors, services
@@ -17,9 +17,21 @@ from bridgecrm.pool.models import PoolRules
 from bridgecrm.users.models import User
 
 router = Router(tags=["pool"])
+Days = Annotated[StrictInt, Field(ge=0, le=3650)]
+Count = Annotated[StrictInt, Field(ge=0, le=100_000)]
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 MAX_PAGE = 200
+DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # spelled out: lax parsing would take "0" as 1970
+
+
+def _date(field: str, raw: str | None) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ApplicationError("invalid", _("Enter a valid date."), details={field: ["invalid date"]}) from exc
 
 
 def _actor(request: HttpRequest) -> User:
@@ -33,7 +45,7 @@ class PoolFiltersIn(Schema):
     province: str = Field("", max_length=2, pattern=NO_NUL)
     source: str = Field("", max_length=16, pattern=NO_NUL)
     reason: Literal["", "no_follow_up", "no_progress", "released"] = ""
-    pooled_since: dt.date | None = None
+    pooled_since: str | None = Field(None, pattern=DATE, description="YYYY-MM-DD, in the company's time zone")
     sort: Literal["-pooled", "pooled", "name"] = "-pooled"
     limit: int = Field(50, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0, le=10_000_000)
@@ -110,7 +122,7 @@ class ReleaseIn(BaseModel):
 
 
 class ProtectIn(BaseModel):
-    protected: bool
+    protected: StrictBool
 
 
 class RulesOut(Schema):
@@ -126,15 +138,16 @@ class RulesOut(Schema):
 
 
 class RulesPatch(BaseModel):
-    recycle_no_follow_up_days: int | None = Field(None, ge=0, le=3650)
-    recycle_no_progress_days: int | None = Field(None, ge=0, le=3650)
-    warning_days: int | None = Field(None, ge=0, le=3650)
-    holding_limit: int | None = Field(None, ge=0, le=100_000)
-    daily_claim_limit: int | None = Field(None, ge=0, le=100_000)
-    cooldown_days: int | None = Field(None, ge=0, le=3650)
-    protected_cap: int | None = Field(None, ge=0, le=100_000)
-    mask_contacts: bool | None = None
-    version: int = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
+    # Strict types: a JSON 0 is not a boolean and "5" is not a number.
+    recycle_no_follow_up_days: Days | None = None
+    recycle_no_progress_days: Days | None = None
+    warning_days: Days | None = None
+    holding_limit: Count | None = None
+    daily_claim_limit: Count | None = None
+    cooldown_days: Days | None = None
+    protected_cap: Count | None = None
+    mask_contacts: StrictBool | None = None
+    version: StrictInt = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
 
 
 class StatusOut(Schema):
@@ -169,7 +182,11 @@ def _out(row: selectors.PoolRow, contacts: list[selectors.PoolContact] | None = 
     return data
 
 
-@router.get("/pool/customers", response={200: PoolPage, **ERRORS}, summary="Customers in the public pool (masked)")
+@router.get(
+    "/pool/customers",
+    response={200: PoolPage, 400: ErrorOut, **ERRORS},
+    summary="Customers in the public pool (masked)",
+)
 def pool_list(request: HttpRequest, filters: Query[PoolFiltersIn]) -> dict[str, Any]:
     actor = _actor(request)
     f = filters
@@ -181,7 +198,7 @@ def pool_list(request: HttpRequest, filters: Query[PoolFiltersIn]) -> dict[str, 
             province=f.province,
             source=f.source,
             reason=f.reason,
-            pooled_since=f.pooled_since,
+            pooled_since=_date("pooled_since", f.pooled_since),
             sort=f.sort,
         ),
     )
