@@ -359,6 +359,22 @@ def notification_text(notification: Notification) -> str:
         return _("%(by)s mentioned you in a comment on %(name)s") % {"by": p.get("by", ""), "name": p.get("name", "")}
     if kind == NotificationKind.COMMENT:
         return _("%(by)s commented on %(name)s") % {"by": p.get("by", ""), "name": p.get("name", "")}
+    if kind == NotificationKind.POOL_WARNING:
+        return _("%(name)s returns to the public pool on %(on)s unless you follow up or move a deal") % {
+            "name": p.get("name", ""),
+            "on": p.get("on", ""),
+        }
+    if kind == NotificationKind.POOL_RECYCLED:
+        return _("%(name)s went back to the public pool after %(days)s days without %(what)s") % {
+            "name": p.get("name", ""),
+            "days": p.get("days", ""),
+            "what": _("deal progress") if p.get("reason") == "no_progress" else _("a follow-up"),
+        }
+    if kind == NotificationKind.POOL_ASSIGNED:
+        return _("%(by)s assigned you %(name)s from the public pool") % {
+            "by": p.get("by", ""),
+            "name": p.get("name", ""),
+        }
     return str(p.get("text", "")) or _("Notification")
 
 

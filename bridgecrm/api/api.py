@@ -19,6 +19,7 @@ from bridgecrm.api import (
     customization,
     deals,
     pipeline,
+    pool,
     quotes,
     tiers,
     users,
@@ -98,3 +99,4 @@ api.add_router("/", contracts.router)
 api.add_router("/", tiers.router)
 api.add_router("/", collab.router)
 api.add_router("/", customization.router)
+api.add_router("/", pool.router)

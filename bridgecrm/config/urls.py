@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("bridgecrm.tiers.urls")),
     path("", include("bridgecrm.collab.urls")),
     path("", include("bridgecrm.customization.urls")),
+    path("", include("bridgecrm.pool.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

@@ -31,6 +31,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Tasks"), "activities:tasks", lambda u: True),
     NavItem(_("Follow-up routine"), "tiers:routine", lambda u: True),
     NavItem(_("Customers"), "customers:list", lambda u: True),
+    NavItem(_("Public pool"), "pool:list", lambda u: True),
     NavItem(_("Deals"), "pipeline:deals", lambda u: True),
     NavItem(_("Board"), "pipeline:board", lambda u: True),
     NavItem(_("Products"), "pipeline:products", lambda u: True),
@@ -46,6 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Custom fields"), "customization:fields", lambda u: u.can("fields.manage"), "admin"),
     NavItem(_("Exchange rates"), "contracts:exchange_rates", lambda u: u.can("company.manage"), "admin"),
     NavItem(_("Document settings"), "contracts:document_settings", lambda u: u.can("company.manage"), "admin"),
+    NavItem(_("Pool rules"), "pool:rules", lambda u: u.can("pool.manage"), "admin"),
     NavItem(_("Audit trail"), "users:audit_search", policies.may_search_audit, "admin"),
     NavItem(_("API docs"), "api-1.0.0:openapi-view", policies.may_use_api, "admin"),
 )
