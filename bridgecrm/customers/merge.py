@@ -82,7 +82,8 @@ def _invalid(field: str, message: Any) -> ApplicationError:
 
 
 def _clean_choices(choices: Mapping[str, str], survivor: Customer, loser: Customer) -> dict[str, str]:
-    """Every field group gets a side (the survivor's by default); unknown keys or sides are refused."""
+    """Every field group gets a side (the survivor's by default, the loser's for a custom value the
+    survivor lacks); unknown keys or sides are refused."""
     custom_keys = set(survivor.custom or {}) | set(loser.custom or {})
     allowed = set(FIELD_GROUPS) | {TAGS} | {CUSTOM_PREFIX + k for k in custom_keys}
     unknown = set(choices) - allowed
@@ -90,7 +91,10 @@ def _clean_choices(choices: Mapping[str, str], survivor: Customer, loser: Custom
         raise ApplicationError("invalid", _("Unknown fields."), details={f: ["unknown"] for f in sorted(unknown)})
     result: dict[str, str] = {}
     for key in sorted(allowed):
-        side = choices.get(key, SURVIVOR) or SURVIVOR
+        default = SURVIVOR
+        if key.startswith(CUSTOM_PREFIX) and (survivor.custom or {}).get(key[len(CUSTOM_PREFIX) :]) in (None, "", []):
+            default = LOSER  # a custom value only the loser has is kept unless told otherwise
+        side = choices.get(key) or default
         sides = (SURVIVOR, LOSER, BOTH) if key == TAGS else (SURVIVOR, LOSER)
         if side not in sides:
             raise _invalid(key, _("Choose which customer's value to keep."))
@@ -321,3 +325,24 @@ def counts_by_model(customer_ids: list[int]) -> dict[str, int]:
         if n:
             result[model._meta.label] = result.get(model._meta.label, 0) + n
     return result
+
+
+def timeline_source(*, actor: Any, customer: Customer, before: Any = None, limit: int = 20) -> list[Any]:
+    """``core.timeline`` source: "merged with …" on the survivor's timeline."""
+    from bridgecrm.core.timeline import TimelineItem
+
+    items = []
+    for entry in merged_history(customer, before=before, limit=limit):
+        details = entry.new_value if isinstance(entry.new_value, dict) else {}
+        moved = sum(int(n) for n in (details.get("moved") or {}).values())
+        items.append(
+            TimelineItem(
+                at=entry.at,
+                kind="merge",
+                title=str(_("Merged with “%(name)s”") % {"name": details.get("loser_name", "")}),
+                detail=str(_("%(count)s records moved to this customer") % {"count": moved}),
+                by=entry.actor_label,
+                icon="merge",
+            )
+        )
+    return items
