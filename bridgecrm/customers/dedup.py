@@ -154,7 +154,9 @@ def may_configure(actor: User | None) -> bool:
 
 
 def may_see_report(actor: User | None) -> bool:
-    return bool(actor is not None and actor.is_authenticated and actor.is_active and actor.can(capabilities.MERGE_CUSTOMERS))
+    return bool(
+        actor is not None and actor.is_authenticated and actor.is_active and actor.can(capabilities.MERGE_CUSTOMERS)
+    )
 
 
 def settings_update(*, actor: User, version: int, **values: Any) -> DuplicateSettings:
@@ -228,7 +230,7 @@ SHORT_WORD = 5  # a changed Latin word this short is another word ("Bank"/"Tank"
 def name_similarity(name_a: str, name_b: str) -> int:
     """``similarity`` of the names' keys; for Latin names, a changed short word makes them two."""
     score = similarity(normalise.name_key(name_a), normalise.name_key(name_b))
-    if score == 100 or not score:  # noqa: PLR2004
+    if score == 100 or not score:
         return score
     words_a, words_b = normalise.name_words(name_a), normalise.name_words(name_b)
     if len(words_a) == len(words_b) and all(w.isascii() for w in words_a + words_b):
@@ -375,7 +377,7 @@ def find_duplicates(
             if score < conf.similarity_threshold:
                 continue
             hit = found.setdefault(pk, _Found())
-            if score == 100:  # noqa: PLR2004
+            if score == 100:
                 hit.reasons.add(REASON_NAME) if conf.match_name else hit.reasons.add(REASON_SIMILAR)
             else:
                 hit.reasons.add(REASON_SIMILAR)
@@ -509,7 +511,9 @@ class DuplicateGroup:
 REPORT_FUZZY_SCAN = 200  # customers (newest first) whose similar names the report looks up, per page
 
 
-def report(*, actor: User, reason: str = REASON_NAME, page: int = 1, size: int = 20) -> tuple[list[DuplicateGroup], bool]:
+def report(
+    *, actor: User, reason: str = REASON_NAME, page: int = 1, size: int = 20
+) -> tuple[list[DuplicateGroup], bool]:
     """Groups of probable duplicates across the company (admins with ``customers.merge``), one
     page of ``size`` groups and whether there is a next one. Exact groups come from GROUP BY on
     the indexed keys; similar names from the index probe of the newest customers (bounded)."""
@@ -551,8 +555,8 @@ def report(*, actor: User, reason: str = REASON_NAME, page: int = 1, size: int =
             .order_by("-n", "email")
             .values_list("email", flat=True)[offset : offset + size + 1]
         )
-        pairs = contacts.filter(email__in=keys[:size]).values_list("email", "customer_id").distinct()
-        return _groups(live, reason, keys[:size], list(pairs)), len(keys) > size
+        emails = contacts.filter(email__in=keys[:size]).values_list("email", "customer_id").distinct()
+        return _groups(live, reason, keys[:size], list(emails)), len(keys) > size
     if reason == REASON_SIMILAR:
         return _similar_report(actor, live, page, size)
     raise ApplicationError("invalid", _("Unknown kind of duplicate."), details={"reason": ["unknown"]})

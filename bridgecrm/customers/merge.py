@@ -59,10 +59,7 @@ IMMUTABLE_MODELS = frozenset({"core.AuditEntry"})
 
 def may_merge(actor: User | None) -> bool:
     return bool(
-        actor is not None
-        and actor.is_authenticated
-        and actor.is_active
-        and actor.can(capabilities.MERGE_CUSTOMERS)
+        actor is not None and actor.is_authenticated and actor.is_active and actor.can(capabilities.MERGE_CUSTOMERS)
     )
 
 
@@ -105,11 +102,11 @@ def _clean_choices(choices: Mapping[str, str], survivor: Customer, loser: Custom
 def _references() -> list[tuple[type[models.Model], models.Field[Any, Any]]]:
     """Every concrete foreign key or one-to-one field of any model (incl. many-to-many tables)
     that points to Customer, except Customer.merged_into."""
-    found = []
+    found: list[tuple[type[models.Model], models.Field[Any, Any]]] = []
     for model in apps.get_models(include_auto_created=True):
-        for f in model._meta.get_fields():
+        for f in model._meta.concrete_fields:
             if (
-                getattr(f, "concrete", False)
+                f.is_relation
                 and f.is_relation
                 and (f.many_to_one or f.one_to_one)
                 and f.related_model is Customer
@@ -117,6 +114,12 @@ def _references() -> list[tuple[type[models.Model], models.Field[Any, Any]]]:
             ):
                 found.append((model, f))
     return found
+
+
+def _attname(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.attname)
 
 
 def _generic_references() -> list[tuple[type[models.Model], GenericForeignKey]]:
@@ -167,7 +170,9 @@ def _move(
     return moved, kept
 
 
-def _move_many_to_many(through: type[models.Model], field: models.Field[Any, Any], loser: Customer, survivor: Customer) -> tuple[int, int]:
+def _move_many_to_many(
+    through: type[models.Model], field: models.Field[Any, Any], loser: Customer, survivor: Customer
+) -> tuple[int, int]:
     """A many-to-many table: move the loser's rows whose other side the survivor lacks, drop the rest."""
     others = [f for f in through._meta.concrete_fields if f.is_relation and f is not field]
     if len(others) != 1:
@@ -184,7 +189,7 @@ def _move_many_to_many(through: type[models.Model], field: models.Field[Any, Any
 
 def _pick(survivor: Customer, loser: Customer, side: str, name: str) -> Any:
     source = loser if side == LOSER else survivor
-    return getattr(source, Customer._meta.get_field(name).attname)
+    return getattr(source, _attname(Customer, name))
 
 
 def customer_merge(
@@ -207,7 +212,9 @@ def customer_merge(
     if survivor.pk == loser.pk:
         raise _invalid("loser", _("Choose two different customers."))
     with transaction.atomic():
-        locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, loser.pk]).order_by("pk")}
+        locked = {
+            c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, loser.pk]).order_by("pk")
+        }
         keep, drop = locked[survivor.pk], locked[loser.pk]
         if keep.deleted_at is not None or drop.deleted_at is not None:
             raise NotFound("not_found", _("Not found."))
@@ -224,7 +231,7 @@ def customer_merge(
         old_owner_id = keep.owner_id
         for group, columns in FIELD_GROUPS.items():
             for column in columns:
-                setattr(keep, Customer._meta.get_field(column).attname, _pick(keep, drop, picked[group], column))
+                setattr(keep, _attname(Customer, column), _pick(keep, drop, picked[group], column))
         custom = dict(keep.custom or {})
         for key in set(keep.custom or {}) | set(drop.custom or {}):
             if picked[CUSTOM_PREFIX + key] == LOSER:
@@ -263,7 +270,7 @@ def customer_merge(
                 kept[label] = kept.get(label, 0) + extra
         customer_type = ContentType.objects.get_for_model(Customer)
         for model, gfk in _generic_references():
-            ct_field = model._meta.get_field(gfk.ct_field).attname
+            ct_field = _attname(model, gfk.ct_field)
             rows = model._base_manager.filter(**{ct_field: customer_type.pk, gfk.fk_field: loser.pk})
             count = rows.update(**{gfk.fk_field: survivor.pk})
             if count:
@@ -318,7 +325,7 @@ def counts_by_model(customer_ids: list[int]) -> dict[str, int]:
             result[model._meta.label] = result.get(model._meta.label, 0) + n
     customer_type = ContentType.objects.get_for_model(Customer)
     for model, gfk in _generic_references():
-        ct_field = model._meta.get_field(gfk.ct_field).attname
+        ct_field = _attname(model, gfk.ct_field)
         n = model._base_manager.filter(
             Q(**{ct_field: customer_type.pk}), Q(**{f"{gfk.fk_field}__in": [str(i) for i in customer_ids]})
         ).count()

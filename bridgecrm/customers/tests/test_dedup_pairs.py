@@ -61,7 +61,7 @@ def test_precision_and_recall_of_the_default_settings(company) -> None:
             misses.append(f"{'FP' if found else 'FN'} {pair['a']['name']} ~ {pair['b']['name']} ({pair['why']})")
     precision = tp / (tp + fp)
     recall = tp / (tp + fn)
-    print(  # noqa: T201 - the figures are the point of this test
+    print(
         f"\nduplicate check on {len(PAIRS)} labelled pairs: precision {precision:.3f}, recall {recall:.3f} "
         f"(tp {tp}, fp {fp}, fn {fn}, tn {tn})\n" + "\n".join(misses)
     )

@@ -43,7 +43,12 @@ def test_the_edit_form_checks_a_new_name(company, login) -> None:
     page = client.post(reverse("customers:edit", args=[other.pk]), data | {"version": 1})
     assert page.status_code == 200 and page.context["duplicates"][0].visible
     assert Customer.objects.get(pk=other.pk).name == "Slugworth Sweets"
-    assert client.post(reverse("customers:edit", args=[other.pk]), data | {"version": 1, "allow_duplicate": "1"}).status_code == 302
+    assert (
+        client.post(
+            reverse("customers:edit", args=[other.pk]), data | {"version": 1, "allow_duplicate": "1"}
+        ).status_code
+        == 302
+    )
 
 
 def test_customer_duplicates_page_links_only_visible_matches(company, login) -> None:

@@ -33,7 +33,7 @@ def _table_counts() -> dict[str, int]:
     with connection.cursor() as cursor:
         for model in apps.get_models(include_auto_created=True):
             table = model._meta.db_table
-            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
             counts[model._meta.label] = cursor.fetchone()[0]
     return counts
 
@@ -162,7 +162,10 @@ def test_tags_and_owner_from_the_loser(company) -> None:
     survivor = make_customer(company.owner, name="Acme", tags=["a"])
     loser = make_customer(company.teammate, name="ACME Co., Ltd.", tags=["b"])
     merge.customer_merge(
-        actor=company.admin, survivor=survivor, loser=loser, choices={"tags": "loser", "owner": "loser", "team": "loser"}
+        actor=company.admin,
+        survivor=survivor,
+        loser=loser,
+        choices={"tags": "loser", "owner": "loser", "team": "loser"},
     )
     s = Customer.objects.get(pk=survivor.pk)
     assert list(s.tags.values_list("name", flat=True)) == ["b"]
