@@ -316,8 +316,26 @@ def _live(ids: Iterable[int], exclude_id: int | None) -> dict[int, Customer]:
     return {c.pk: c for c in qs.only("pk", "name", "name_key", "owner_id", "owner__full_name", "owner__username")}
 
 
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_CN_MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+
+
+def _phone_key(raw: str) -> str | None:
+    """E.164 for matching. Fast paths (an import checks 20,000 rows a second; libphonenumber
+    takes ~0.2 ms a number): E.164 as given, and Chinese mobiles in any common spelling; every
+    other form goes through ``normalise.phone_key``. A key only finds stored (validated) numbers."""
+    text = _PHONE_PUNCTUATION.sub("", raw)
+    if _E164.match(text) and not text.startswith("+86"):
+        return text
+    mobile = _CN_MOBILE.match(text)
+    if mobile is not None:
+        return "+86" + mobile.group(1)
+    return normalise.phone_key(raw)
+
+
 def _clean_phones(phones: Iterable[str]) -> list[str]:
-    keys = {normalise.phone_key(str(p)) for p in phones if str(p).strip()}
+    keys = {_phone_key(str(p)) for p in phones if str(p).strip()}
     return sorted(k for k in keys if k)
 
 
@@ -408,9 +426,10 @@ class BulkRow:
     name: str = ""
     phones: Sequence[str] = ()
     emails: Sequence[str] = ()
+    name_key: str = ""  # when the caller has computed it already (an import stores it anyway)
 
 
-def _chunks(values: list[str]) -> Iterable[list[str]]:
+def _chunks[T](values: list[T]) -> Iterable[list[T]]:
     for i in range(0, len(values), BULK_CHUNK):
         yield values[i : i + BULK_CHUNK]
 
@@ -430,8 +449,8 @@ def find_duplicates_bulk(
     phone_keys: dict[int, list[str]] = {}
     email_keys: dict[int, list[str]] = {}
     for index, row in items:
-        if conf.match_name and row.name:
-            key = normalise.name_key(row.name)
+        if conf.match_name and (row.name or row.name_key):
+            key = row.name_key or normalise.name_key(row.name)
             if key:
                 name_keys[index] = key
         if conf.match_phone and row.phones:
@@ -442,16 +461,26 @@ def find_duplicates_bulk(
     by_phone: dict[str, set[int]] = {}
     by_email: dict[str, set[int]] = {}
     live = Q(deleted_at__isnull=True)
-    for chunk in _chunks(sorted(set(name_keys.values()))):
-        for pk, key in Customer.objects.filter(live, name_key__in=chunk).values_list("pk", "name_key"):
-            by_name.setdefault(key, set()).add(pk)
-    for chunk in _chunks(sorted({p for ps in phone_keys.values() for p in ps})):
-        pairs = ContactPhone.objects.filter(e164__in=chunk).values_list("e164", "contact__customer_id")
-        for e164, pk in pairs:
-            by_phone.setdefault(e164, set()).add(pk)
-    for chunk in _chunks(sorted({e for es in email_keys.values() for e in es})):
-        for email, pk in Contact.objects.filter(email__in=chunk).values_list("email", "customer_id"):
-            by_email.setdefault(email, set()).add(pk)
+    # Plain SQL on the indexed keys: the ORM's handling of a 500-value IN costs more than the query.
+    lookups = (
+        ("SELECT name_key, id FROM customers_customer WHERE deleted_at IS NULL AND name_key IN ", name_keys, by_name),
+        (
+            "SELECT p.e164, c.customer_id FROM customers_contactphone p"
+            " JOIN customers_contact c ON c.id = p.contact_id WHERE p.e164 IN ",
+            phone_keys,
+            by_phone,
+        ),
+        ("SELECT email, customer_id FROM customers_contact WHERE email IN ", email_keys, by_email),
+    )
+    with connection.cursor() as cursor:
+        for sql, keys_by_row, found_by_key in lookups:
+            distinct: set[str] = set()
+            for value in keys_by_row.values():
+                distinct.update([value] if isinstance(value, str) else value)
+            for chunk in _chunks(sorted(distinct)):
+                cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+                for key, pk in cursor.fetchall():
+                    found_by_key.setdefault(key, set()).add(pk)
     found: dict[int, dict[int, _Found]] = {}
     for index, key in name_keys.items():
         for pk in by_name.get(key, ()):
@@ -464,17 +493,27 @@ def find_duplicates_bulk(
             found.setdefault(index, {}).setdefault(pk, _Found(score=100)).reasons.add(REASON_EMAIL)
     if not found:
         return {}
-    ids = {pk for hits in found.values() for pk in hits}
-    customers = _live(ids, None)
+    ids = sorted({pk for hits in found.values() for pk in hits})
+    # Plain tuples, not model instances: a re-import matches every row.
+    people: dict[int, tuple[str, int | None, str]] = {}
+    pool = str(_("public pool"))
+    for chunk in _chunks(ids):
+        for pk, name, owner_id, full_name, username in (
+            Customer.objects.filter(live, pk__in=chunk)
+            .values_list("pk", "name", "owner_id", "owner__full_name", "owner__username")
+            .order_by()
+        ):
+            people[pk] = (name, owner_id, pool if owner_id is None else (full_name or username))
     visible: set[int] = set()
     if actor is not None:
-        visible = set(Customer.objects.visible_to(actor).filter(pk__in=list(customers)).values_list("pk", flat=True))
+        for chunk in _chunks(list(people)):
+            visible.update(Customer.objects.visible_to(actor).filter(pk__in=chunk).values_list("pk", flat=True))
     result: dict[int, list[DuplicateMatch]] = {}
     for index, hits in found.items():
         matches = []
         for pk, hit in sorted(hits.items()):
-            customer = customers.get(pk)
-            if customer is None:
+            person = people.get(pk)
+            if person is None:
                 continue
             seen = pk in visible
             matches.append(
@@ -482,10 +521,10 @@ def find_duplicates_bulk(
                     reasons=tuple(r for r in REASON_LABELS if r in hit.reasons),
                     score=100,
                     visible=seen,
-                    owner_label=_owner_label(customer),
+                    owner_label=person[2],
                     customer_id=pk if seen else None,
-                    name=customer.name if seen else "",
-                    in_pool=customer.owner_id is None,
+                    name=person[0] if seen else "",
+                    in_pool=person[1] is None,
                 )
             )
         if matches:
