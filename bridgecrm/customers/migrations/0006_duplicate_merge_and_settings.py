@@ -43,15 +43,25 @@ CREATE_TRGM = "CREATE INDEX IF NOT EXISTS customer_name_key_trgm ON customers_cu
 DROP_TRGM = "DROP INDEX IF EXISTS customer_name_key_trgm"
 
 
+# SQLite: how many names hold each trigram of the FTS5 index (migration 0004), so a check asks the
+# index only for a name's rarest trigrams.
+CREATE_VOCAB = "CREATE VIRTUAL TABLE IF NOT EXISTS customers_customer_fts_vocab USING fts5vocab(customers_customer_fts, 'row')"
+DROP_VOCAB = "DROP TABLE IF EXISTS customers_customer_fts_vocab"
+
+
 def create_trigram_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         schema_editor.execute(CREATE_TRGM)
+    elif schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(CREATE_VOCAB)
 
 
 def drop_trigram_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP_TRGM)
+    elif schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(DROP_VOCAB)
 
 
 Migration.operations.append(migrations.RunPython(create_trigram_index, drop_trigram_index))
