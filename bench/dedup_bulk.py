@@ -54,7 +54,7 @@ def _measure(label: str, rows: list[dedup.BulkRow]) -> None:
 def run() -> None:
     _seed()
     fresh = [
-        dedup.BulkRow(name=f"新客户{i}科技有限公司", phones=[f"139 {i // 10000:04d} {i % 10000:04d}"], emails=[f"new{i}@y.com"])
+        dedup.BulkRow(name=f"新客户{i}科技", phones=[f"139 {i // 10000:04d} {i % 10000:04d}"], emails=[f"n{i}@y.com"])
         for i in range(N)
     ]
     for i in range(0, N, 100):

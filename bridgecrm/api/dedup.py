@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
 from bridgecrm.core.errors import PermissionDenied
@@ -29,6 +29,8 @@ def _actor(request: HttpRequest) -> User:
 
 
 class DuplicateCheckIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON types as documented: 0 is not false
+
     name: str = Field(..., min_length=1, max_length=200, pattern=NO_NUL)
     phones: list[Text] = Field(default_factory=list, max_length=20)
     emails: list[Text] = Field(default_factory=list, max_length=20)
@@ -55,6 +57,8 @@ class DuplicateSettingsOut(Schema):
 
 
 class DuplicateSettingsIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON types as documented: 0 is not false
+
     match_name: bool | None = None
     match_phone: bool | None = None
     match_email: bool | None = None
@@ -64,6 +68,8 @@ class DuplicateSettingsIn(BaseModel):
 
 
 class MergeIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON types as documented: 0 is not false
+
     survivor_id: int = Field(..., ge=1, le=MAX_ID)
     loser_id: int = Field(..., ge=1, le=MAX_ID)
     survivor_version: int = Field(..., ge=1, le=MAX_ID)
@@ -85,7 +91,7 @@ class MergeOut(Schema):
 
 @router.post(
     "/duplicates/check",
-    response={200: list[DuplicateMatchOut], **ERRORS},
+    response={200: list[DuplicateMatchOut], 400: ErrorOut, **ERRORS},
     summary="Probable duplicates of a customer (checked across the company)",
 )
 def duplicates_check(request: HttpRequest, payload: DuplicateCheckIn) -> list[dict[str, Any]]:
