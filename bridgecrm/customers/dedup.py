@@ -519,17 +519,17 @@ def find_duplicates_bulk(
     # Plain tuples, not model instances: a re-import matches every row.
     people: dict[int, tuple[str, int | None, str]] = {}
     pool = str(_("public pool"))
-    for chunk in _chunks(ids):
+    for id_chunk in _chunks(ids):
         for pk, name, owner_id, full_name, username in (
-            Customer.objects.filter(live, pk__in=chunk)
+            Customer.objects.filter(live, pk__in=id_chunk)
             .values_list("pk", "name", "owner_id", "owner__full_name", "owner__username")
             .order_by()
         ):
             people[pk] = (name, owner_id, pool if owner_id is None else (full_name or username))
     visible: set[int] = set()
     if actor is not None:
-        for chunk in _chunks(list(people)):
-            visible.update(Customer.objects.visible_to(actor).filter(pk__in=chunk).values_list("pk", flat=True))
+        for seen_chunk in _chunks(list(people)):
+            visible.update(Customer.objects.visible_to(actor).filter(pk__in=seen_chunk).values_list("pk", flat=True))
     result: dict[int, list[DuplicateMatch]] = {}
     for index, hits in found.items():
         matches = []

@@ -310,7 +310,7 @@ def merged_history(customer: Customer, *, before: Any = None, limit: int = 20) -
     """The merge events on ``customer`` (as survivor), newest first: for its timeline."""
     from bridgecrm.core.models import AuditEntry
 
-    qs = AuditEntry.objects.for_object(customer).filter(event=MERGE_EVENT)
+    qs = AuditEntry.objects.for_object(customer).filter(event=MERGE_EVENT).select_related("actor")
     if before is not None:
         qs = qs.filter(at__lt=before)
     return list(qs.order_by("-at", "-id")[:limit])
@@ -348,7 +348,7 @@ def timeline_source(*, actor: Any, customer: Customer, before: Any = None, limit
                 kind="merge",
                 title=str(_("Merged with “%(name)s”") % {"name": details.get("loser_name", "")}),
                 detail=str(_("%(count)s records moved to this customer") % {"count": moved}),
-                by=entry.actor_label,
+                by=entry.actor.display_name if entry.actor is not None else entry.actor_label,
                 icon="merge",
             )
         )
