@@ -89,7 +89,12 @@ def test_duplicate_warning_and_merge(browser_page, company, live_server, screens
     new = Customer.objects.get(name="上海华丰机械有限公司")
     page.wait_for_url(f"{live_server.url}/customers/{new.pk}/")
 
-    # 2. From the new customer's page to its duplicates, and on to the merge wizard.
+    # 2. The report lists the pair; from the new customer's page to its duplicates and the wizard.
+    page.goto("/customers/duplicates/")
+    group = page.locator('[data-testid="duplicate-group"]')
+    assert group.count() == 1 and "上海华丰机械有限公司" in group.inner_text()
+    both_widths(page, screenshots, "report-pair", language)
+    page.goto(f"/customers/{new.pk}/")
     with page.expect_navigation():
         page.click('[data-testid="find-duplicates"]')
     rows = page.locator('[data-testid="duplicate-row"]')
