@@ -312,10 +312,12 @@ def feed_data(*, user: User, now: dt.datetime | None = None) -> FeedData:
 # ---- notifications ---------------------------------------------------------------------------------
 
 
-def notification_list(*, actor: User, unread_only: bool = False) -> QuerySet[Notification]:
+def notification_list(*, actor: User, unread_only: bool = False, kind: str = "") -> QuerySet[Notification]:
     qs = Notification.objects.filter(recipient=actor)
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
+    if kind in NotificationKind.values:
+        qs = qs.filter(kind=kind)
     return qs.order_by("-created_at", "-id")
 
 
@@ -347,6 +349,16 @@ def notification_text(notification: Notification) -> str:
         return _("The deal %(name)s has not moved for a while") % {"name": p.get("name", "")}
     if kind == NotificationKind.PAYMENT_OVERDUE:
         return _("A payment is overdue: %(name)s") % {"name": p.get("name", "")}
+    if kind == NotificationKind.SOP_OVERDUE:
+        return _("Follow-up with %(name)s is overdue: due %(date)s by the routine of tier %(tier)s") % {
+            "name": p.get("name", ""),
+            "date": p.get("due_on", ""),
+            "tier": p.get("tier", ""),
+        }
+    if kind == NotificationKind.MENTION:
+        return _("%(by)s mentioned you in a comment on %(name)s") % {"by": p.get("by", ""), "name": p.get("name", "")}
+    if kind == NotificationKind.COMMENT:
+        return _("%(by)s commented on %(name)s") % {"by": p.get("by", ""), "name": p.get("name", "")}
     return str(p.get("text", "")) or _("Notification")
 
 

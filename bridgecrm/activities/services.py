@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
+import logging
 import secrets
 import zoneinfo
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, Permissi
 from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.pipeline.models import Deal
 from bridgecrm.users.models import User
+
+logger = logging.getLogger(__name__)
 
 FOLLOW_UP_FIELDS = (
     "customer",
@@ -587,9 +590,41 @@ def follow_ups_due_notify(*, today: dt.date | None = None) -> int:
 def notification_create(
     *, recipient: User, kind: str, params: dict[str, Any] | None = None, url: str = ""
 ) -> Notification:
+    """An in-app notification; also sent by e-mail (after commit) when e-mail is configured
+    (``EMAIL_URL``) and the recipient has an address. Mail trouble never fails the caller."""
     if kind not in NotificationKind.values:
         raise _invalid("kind", _("Select a valid choice."))
-    return Notification.objects.create(recipient=recipient, kind=kind, params=audit.to_json(params or {}), url=url)
+    notification = Notification.objects.create(
+        recipient=recipient, kind=kind, params=audit.to_json(params or {}), url=url
+    )
+    if getattr(settings, "BRIDGE_EMAIL_NOTIFICATIONS", False) and recipient.email and recipient.is_active:
+        transaction.on_commit(lambda: notification_email_send(notification.pk), robust=True)
+    return notification
+
+
+def notification_email_send(notification_id: int) -> bool:
+    """Mail one notification to its recipient, in the recipient's language. Logs and returns False
+    on any failure (an unreachable mail server must not break a reminder run or a request)."""
+    from django.core.mail import send_mail
+    from django.utils import translation
+
+    from bridgecrm.activities.selectors import notification_text
+
+    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    if notification is None or not notification.recipient.email:
+        return False
+    recipient = notification.recipient
+    language = recipient.language or settings.LANGUAGE_CODE
+    try:
+        with translation.override(language):
+            text = notification_text(notification)
+            link = f"{settings.SITE_URL}{notification.url}" if notification.url else ""
+            body = f"{text}\n\n{link}\n" if link else f"{text}\n"
+            send_mail(f"[Bridge] {text}"[:200], body, None, [recipient.email])
+    except Exception:
+        logger.exception("notification %s: e-mail not sent", notification_id)
+        return False
+    return True
 
 
 def notification_mark_read(*, actor: User, notification: Notification) -> Notification:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from bridgecrm.activities import forms, ical, policies, selectors, services
-from bridgecrm.activities.models import CalendarFeed
+from bridgecrm.activities.models import CalendarFeed, NotificationKind
 from bridgecrm.core import exports
 from bridgecrm.core.errors import NotFound, PermissionDenied
 from bridgecrm.customers import selectors as customer_selectors
@@ -383,12 +383,16 @@ def task_delete(request: HttpRequest, task_id: int) -> HttpResponse:
 def notifications(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     unread_only = request.GET.get("unread") == "1"
-    context = _page(request, selectors.notification_list(actor=actor, unread_only=unread_only))
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in NotificationKind.values else ""
+    context = _page(request, selectors.notification_list(actor=actor, unread_only=unread_only, kind=kind))
     rows = context.pop("rows")
     context.update(
         notifications=[(n, selectors.notification_text(n)) for n in rows],
         notification_rows=rows,
         unread_only=unread_only,
+        kind=kind,
+        kinds=NotificationKind.choices,
     )
     return render(request, "activities/notifications.html", context)
 

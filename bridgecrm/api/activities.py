@@ -166,6 +166,7 @@ class NotificationOut(Schema):
 
 class NotificationFiltersIn(Schema):
     unread: bool = False
+    kind: str = Field("", max_length=20, pattern=NO_NUL, description="Only this kind (e.g. mention, comment).")
 
 
 class MarkReadIn(BaseModel):
@@ -371,7 +372,7 @@ def task_complete(request: HttpRequest, task_id: int, payload: TaskCompleteIn) -
 @router.get("/notifications", response={200: list[NotificationOut], **ERRORS}, summary="Your notifications")
 @paginate(Pagination)
 def notifications_list(request: HttpRequest, filters: Query[NotificationFiltersIn]) -> Any:
-    return selectors.notification_list(actor=_actor(request), unread_only=filters.unread)
+    return selectors.notification_list(actor=_actor(request), unread_only=filters.unread, kind=filters.kind)
 
 
 @router.post("/notifications/read", response={200: MarkReadOut, **WRITE_ERRORS}, summary="Mark notifications read")

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("bridgecrm.pipeline.urls")),
     path("", include("bridgecrm.contracts.urls")),
     path("", include("bridgecrm.activities.urls")),
+    path("", include("bridgecrm.tiers.urls")),
+    path("", include("bridgecrm.collab.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

@@ -6,3 +6,11 @@ class TiersConfig(AppConfig):
     name = "bridgecrm.tiers"
     label = "tiers"
     verbose_name = _("Customer tiers and follow-up routines")
+
+    def ready(self) -> None:
+        from bridgecrm.core.audit import register_audited
+        from bridgecrm.core.timeline import register_customer_timeline
+        from bridgecrm.tiers import selectors
+
+        register_audited("tiers.TierModel", "tiers.Tier", "tiers.ManualTier")
+        register_customer_timeline("tier", selectors.tier_timeline)

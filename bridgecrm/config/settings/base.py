@@ -107,6 +107,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # E-mail through Django 6.1's MAILERS. EMAIL_URL=smtp://user:password@host:587?tls=1 (or smtps://…);
 # without it, mail goes to the console (development).
 DEFAULT_FROM_EMAIL = ENV.default_from_email
+# Notifications go out by e-mail too only when a real mail server is configured.
+BRIDGE_EMAIL_NOTIFICATIONS = bool(ENV.email_url)
 if ENV.email_url and not ENV.email_url.startswith("console"):
     _mail = urlsplit(ENV.email_url)
     MAILERS = {
