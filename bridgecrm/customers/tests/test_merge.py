@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from bridgecrm.activities import services as activity_services
+from bridgecrm.collab import services as collab_services
 from bridgecrm.contracts.services import contracts as contract_services
 from bridgecrm.contracts.services import payments as payment_services
 from bridgecrm.contracts.services import quotes as quote_services
@@ -91,6 +92,10 @@ def pair(company):
     payment_services.payment_record(
         actor=owner, contract=contract, received_on=dt.date(2026, 1, 20), amount="1000.00", reference="HQ-1"
     )
+    # Later apps' rows: a comment, and a manager following both (a follow is unique per customer).
+    collab_services.comment_create(actor=owner, record=loser, body="Same company as 深圳华强电子有限公司")
+    collab_services.follow_set(actor=company.manager_a, record=loser, following=True)
+    collab_services.follow_set(actor=company.manager_a, record=survivor, following=True)
     survivor.refresh_from_db()
     loser.refresh_from_db()
     return survivor, loser
@@ -116,10 +121,13 @@ def test_merge_moves_every_row_and_keeps_the_chosen_values(company, pair) -> Non
 
     after_loser = merge.counts_by_model([loser.pk])
     after_survivor = merge.counts_by_model([survivor.pk])
-    # Nothing points to the loser any more; the survivor has both sets (tags: the union, no double).
-    assert after_loser == {}
+    # Nothing points to the loser any more but the follow the survivor already had (unique per
+    # customer and user); the survivor has both sets (tags: the union, no double).
+    assert after_loser == {"collab.Follower": 1}
+    assert result.kept == {"collab.Follower": 1}
+    assert result.moved["collab.Comment"] == 1
     for label, n in before_loser.items():
-        if label != "customers.Customer_tags":
+        if label not in ("customers.Customer_tags", "collab.Follower"):
             assert after_survivor[label] == before_survivor.get(label, 0) + n, label
     assert after_survivor["customers.Customer_tags"] == 2
     # No table lost or gained a row except the audit trail (the merge's own entries) and the tag
