@@ -24,6 +24,7 @@ from bridgecrm.api import (
     tiers,
     users,
 )
+from bridgecrm.api import dedup as dedup_api
 from bridgecrm.api.auth import TokenAuth
 from bridgecrm.core.errors import ApplicationError
 
@@ -90,6 +91,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", users.router)
 api.add_router("/audit", audit.router)
+api.add_router("/", dedup_api.router)  # before customers: POST /customers/merge
 api.add_router("/", customers.router)
 api.add_router("/", pipeline.router)
 api.add_router("/", deals.router)

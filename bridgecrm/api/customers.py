@@ -114,11 +114,17 @@ class CustomerFacts(BaseModel):
 
 class CustomerIn(CustomerFacts):
     name: str = Field(..., min_length=1, max_length=200, pattern=NO_NUL)
+    allow_duplicate: bool = Field(
+        False, description="Create it even when the duplicate check finds matches (else 409 `duplicate`)."
+    )
 
 
 class CustomerPatch(CustomerFacts):
     name: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
     version: int = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
+    allow_duplicate: bool = Field(
+        False, description="Rename it even when the duplicate check finds matches (else 409 `duplicate`)."
+    )
 
 
 class PhoneOut(Schema):
@@ -225,8 +231,9 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFiltersIn]) -> A
     ).prefetch_related("collaborators")
 
 
-@router.post("/customers", response={201: CustomerOut, **WRITE_ERRORS}, summary="Create a customer")
+@router.post("/customers", response={201: CustomerOut, 409: ErrorOut, **WRITE_ERRORS}, summary="Create a customer")
 def customer_create(request: HttpRequest, payload: CustomerIn) -> Status[Customer]:
+    """A probable duplicate answers 409 ``duplicate`` with ``details.matches`` unless ``allow_duplicate``."""
     actor = _actor(request)
     data = _references(actor, payload.model_dump(exclude_none=True))
     if data.get("team", "") is None:
@@ -248,6 +255,7 @@ def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPat
     customer = selectors.customer_get(actor=actor, customer_id=customer_id)
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version")
+    data["allow_duplicate"] = bool(data.get("allow_duplicate"))
     for name in (
         "name",
         "kind",

@@ -20,4 +20,8 @@ class CustomersConfig(AppConfig):
         from bridgecrm.core.audit import register_audited
 
         register_audited("customers.Customer", "customers.Contact")
+        from bridgecrm.core.timeline import register_customer_timeline
+        from bridgecrm.customers.merge import timeline_source
+
+        register_customer_timeline("merge", timeline_source)
         post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="customers_search_index")

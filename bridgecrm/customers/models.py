@@ -202,6 +202,16 @@ class Customer(models.Model):
     is_protected = models.BooleanField(_("protected from recycling"), default=False, editable=False)
     # Custom field values (bridgecrm.customization), keyed by the field's key.
     custom = models.JSONField(_("custom fields"), default=dict, blank=True, editable=False)
+    # Duplicate merge (customers/merge.py): a merged customer is soft-deleted and points to the survivor.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("merged into"),
+    )
 
     objects = CustomerQuerySet.as_manager()
 
@@ -305,3 +315,22 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DuplicateSettings(models.Model):
+    """How the duplicate check (查重) matches: one row (pk 1), changed by admins (customers/dedup.py)."""
+
+    match_name = models.BooleanField(_("same name (without legal suffixes)"), default=True)
+    match_phone = models.BooleanField(_("same phone number"), default=True)
+    match_email = models.BooleanField(_("same e-mail address"), default=True)
+    match_similar_name = models.BooleanField(_("similar name"), default=True)
+    similarity_threshold = models.PositiveSmallIntegerField(_("similarity threshold (%)"), default=85)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("duplicate check settings")
+        verbose_name_plural = _("duplicate check settings")
+
+    def __str__(self) -> str:
+        return str(_("Duplicate check settings"))

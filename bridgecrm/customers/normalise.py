@@ -16,10 +16,14 @@ from bridgecrm.customers import phones
 # Longest first, so "股份有限公司" goes before "有限公司"; applied repeatedly at the end of the name.
 _LEGAL_SUFFIXES_ZH = (
     "集团股份有限公司",
+    "股份合作公司",
+    "有限合伙企业",
     "集团有限责任公司",
     "集团有限公司",
     "股份有限公司",
     "有限责任公司",
+    "股份公司",
+    "有限合伙",
     "有限公司",
     "分公司",
     "总公司",
@@ -27,7 +31,12 @@ _LEGAL_SUFFIXES_ZH = (
     "公司",
 )
 _LEGAL_SUFFIXES_EN = (
+    "limited liability company",
+    "public limited company",
     "co ltd",
+    "company ltd",
+    "corp ltd",
+    "pvt ltd",
     "co limited",
     "company limited",
     "pte ltd",
@@ -39,6 +48,10 @@ _LEGAL_SUFFIXES_EN = (
     "inc",
     "llc",
     "l l c",
+    "llp",
+    "lp",
+    "s a",
+    "holdings",
     "corporation",
     "corp",
     "company",
@@ -59,6 +72,8 @@ def fold(text: str) -> str:
 
 
 def _strip_english(words: list[str]) -> list[str]:
+    if len(words) > 1 and words[0] == "the":
+        words = words[1:]
     changed = True
     while changed and len(words) > 1:
         changed = False
@@ -71,13 +86,17 @@ def _strip_english(words: list[str]) -> list[str]:
     return words
 
 
-def name_key(name: str) -> str:
-    """The company or person name without legal suffixes, width, case, spaces or punctuation."""
+def name_words(name: str) -> list[str]:
+    """The folded name's words without punctuation and English legal suffixes (for the fuzzy index)."""
     text = fold(name)
     # Brackets around a place ("（深圳）") are kept as text: branches in two cities are two customers.
-    words = [w for w in _PUNCTUATION.sub(" ", text).split() if w]
-    words = _strip_english(words)
-    key = "".join(words)
+    words = [w for w in _PUNCTUATION.sub(" ", text.replace("&", " and ")).split() if w]
+    return _strip_english(words)
+
+
+def name_key(name: str) -> str:
+    """The company or person name without legal suffixes, width, case, spaces or punctuation."""
+    key = "".join(name_words(name))
     changed = True
     while changed:
         changed = False

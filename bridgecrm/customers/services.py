@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.core import audit
 from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
-from bridgecrm.customers import normalise, policies
+from bridgecrm.customers import dedup, normalise, policies
 from bridgecrm.customers import phones as phone_numbers
 from bridgecrm.customers.models import (
     Contact,
@@ -224,9 +224,11 @@ def customer_create(
     collaborators: Iterable[User] = (),
     team: Team | None = None,
     custom: dict[str, Any] | None = None,
+    allow_duplicate: bool = True,
 ) -> Customer:
     """Create a customer; the owner is the actor unless a manager or admin gives it to someone.
-    ``custom`` holds custom field values by key, validated by type (bridgecrm.customization)."""
+    ``custom`` holds custom field values by key, validated by type (bridgecrm.customization).
+    ``allow_duplicate=False``: refuse (409 ``duplicate``) when the duplicate check finds matches."""
     if not policies.may_create(actor):
         raise _forbidden()
     owner = owner or actor
@@ -248,6 +250,8 @@ def customer_create(
     )
     tag_names = normalise_tags(tags)
     custom_values = custom_fields.clean_custom(actor=actor, entity=Entity.CUSTOMER, raw=custom, creating=True)
+    if not allow_duplicate:
+        _refuse_duplicates(actor, facts["name"], None)
     people = _check_collaborators(actor, collaborators, owner)
     if team is None:
         team = owner.team
@@ -271,8 +275,11 @@ def customer_create(
     return customer
 
 
-def customer_update(*, actor: User, customer: Customer, version: int | None = None, **changes: Any) -> Customer:
-    """Change facts, tags, owner, team or collaborators. ``version`` (when given) must be current."""
+def customer_update(
+    *, actor: User, customer: Customer, version: int | None = None, allow_duplicate: bool = True, **changes: Any
+) -> Customer:
+    """Change facts, tags, owner, team or collaborators. ``version`` (when given) must be current.
+    ``allow_duplicate=False``: a new name that the duplicate check matches is refused (409)."""
     unknown = set(changes) - {*FACT_FIELDS, "tags", *REASSIGN_FIELDS, "custom"}
     if unknown:
         raise ApplicationError("invalid", _("Unknown fields."), details={f: ["unknown"] for f in sorted(unknown)})
@@ -304,6 +311,8 @@ def customer_update(*, actor: User, customer: Customer, version: int | None = No
                 team = owner.team
         if team is not None and (team.pk != locked.team_id):
             _check_team(actor, team)
+        if not allow_duplicate and facts["name"] != locked.name:
+            _refuse_duplicates(actor, facts["name"], locked.pk)
         for name, value in facts.items():
             setattr(locked, name, value)
         locked.name_key = normalise.name_key(locked.name)
@@ -325,6 +334,27 @@ def customer_update(*, actor: User, customer: Customer, version: int | None = No
             locked.save()
             audit.record_changes(actor=actor, obj=locked, before=before, after=after)
     return locked
+
+
+# ---- duplicate check (customers/dedup.py) ------------------------------------------------------
+
+
+class DuplicateFound(Conflict):
+    """The duplicate check found matches; ``matches`` are what the actor may be told about them."""
+
+    def __init__(self, matches: list[Any]) -> None:
+        super().__init__(
+            "duplicate",
+            _("This customer may already exist. Check the matches, or confirm to save it anyway."),
+            details={"matches": [m.as_dict() for m in matches]},
+        )
+        self.matches = matches
+
+
+def _refuse_duplicates(actor: User, name: str, exclude_id: int | None) -> None:
+    matches = dedup.find_duplicates(actor=actor, name=name, exclude_id=exclude_id)
+    if matches:
+        raise DuplicateFound(matches)
 
 
 def _pick(changes: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:

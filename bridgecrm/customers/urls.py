@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bridgecrm.customers import views
+from bridgecrm.customers import views, views_dedup
 
 app_name = "customers"
 
@@ -18,4 +18,9 @@ urlpatterns = [
     path("customers/<int:customer_id>/contacts/new/", views.contact_create, name="contact_create"),
     path("customers/<int:customer_id>/contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),
     path("customers/<int:customer_id>/contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"),
+    # Duplicate check (查重) and merge: customers/views_dedup.py.
+    path("customers/duplicates/", views_dedup.duplicate_report, name="duplicates"),
+    path("customers/duplicates/settings/", views_dedup.duplicate_settings, name="duplicate_settings"),
+    path("customers/merge/", views_dedup.merge_wizard, name="merge"),
+    path("customers/<int:customer_id>/duplicates/", views_dedup.customer_duplicates, name="customer_duplicates"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -120,18 +121,40 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         request.POST or None, actor=actor, initial={"owner": actor.pk, "team": actor.team_id, "currency": "CNY"}
     )
     editable = _add_custom_fields(form, actor, Entity.CUSTOMER, None, creating=True)
+    duplicates: list[Any] = []
     if (
         request.method == "POST"
         and (
             customer := save_form(
-                form, lambda: services.customer_create(actor=actor, **_customer_form_data(form.cleaned_data, editable))
+                form,
+                lambda: _duplicates_shown(
+                    duplicates,
+                    lambda: services.customer_create(
+                        actor=actor,
+                        allow_duplicate=_confirmed(request),
+                        **_customer_form_data(form.cleaned_data, editable),
+                    ),
+                ),
             )
         )
         is not None
     ):
         messages.success(request, _("The customer was created."))
         return redirect("customers:detail", customer_id=customer.pk)
-    return render(request, "customers/customer_form.html", {"form": form, "customer": None})
+    return render(request, "customers/customer_form.html", {"form": form, "customer": None, "duplicates": duplicates})
+
+
+# Duplicate check (customers/dedup.py): the form shows the matches and asks to confirm.
+def _confirmed(request: HttpRequest) -> bool:
+    return request.POST.get("allow_duplicate") == "1"
+
+
+def _duplicates_shown[T](shown: list[Any], action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except services.DuplicateFound as exc:
+        shown.extend(exc.matches)
+        raise
 
 
 @guarded
@@ -181,6 +204,7 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
     )
     form = forms.CustomerForm(request.POST or None, actor=actor, may_reassign=may_reassign, initial=initial)
     editable = _add_custom_fields(form, actor, Entity.CUSTOMER, customer.custom, creating=False)
+    duplicates: list[Any] = []
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         version = data.pop("version", None)
@@ -188,7 +212,12 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
         if "owner" in data and data["owner"] is None:
             data.pop("owner")
         try:
-            services.customer_update(actor=actor, customer=customer, version=version, **data)
+            _duplicates_shown(
+                duplicates,
+                lambda: services.customer_update(
+                    actor=actor, customer=customer, version=version, allow_duplicate=_confirmed(request), **data
+                ),
+            )
         except PermissionDenied:
             raise
         except ApplicationError as exc:
@@ -196,7 +225,9 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The customer was saved."))
             return redirect("customers:detail", customer_id=customer.pk)
-    return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
+    return render(
+        request, "customers/customer_form.html", {"form": form, "customer": customer, "duplicates": duplicates}
+    )
 
 
 @require_POST

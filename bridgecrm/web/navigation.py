@@ -48,6 +48,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Exchange rates"), "contracts:exchange_rates", lambda u: u.can("company.manage"), "admin"),
     NavItem(_("Document settings"), "contracts:document_settings", lambda u: u.can("company.manage"), "admin"),
     NavItem(_("Pool rules"), "pool:rules", lambda u: u.can("pool.manage"), "admin"),
+    NavItem(_("Duplicates"), "customers:duplicates", lambda u: u.can("customers.merge"), "admin"),
     NavItem(_("Audit trail"), "users:audit_search", policies.may_search_audit, "admin"),
     NavItem(_("API docs"), "api-1.0.0:openapi-view", policies.may_use_api, "admin"),
 )
