@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from bridgecrm.core import audit, context
 from bridgecrm.core.context import Source
 from bridgecrm.core.errors import ApplicationError
+from bridgecrm.customers import search_index
 from bridgecrm.customization.models import FieldDefinition
 from bridgecrm.imports import kinds
 from bridgecrm.imports.kinds.base import CUSTOM_PREFIX, Context, Row
@@ -231,7 +232,7 @@ def _rows(table: Table, columns: list[tuple[int, str]], ext_index: int | None, s
             continue
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        values = {target: cells[i].strip() for i, target in columns if cells[i]}
+        values = {target: text for i, target in columns if (text := cells[i].strip())}
         yield Row(
             number=number,
             cells=cells,
@@ -345,7 +346,8 @@ def _commit_batch(job: ImportJob, ctx: Context, kind: kinds.Kind, batch: list[Ro
         current = ImportJob.objects.select_for_update().filter(pk=job.pk).values_list("rows_committed", flat=True)[0]
         if current != start:
             raise ApplicationError("import_overtaken", _("Another run of this import is going on."))
-        result = kind.process(ctx, batch)
+        with search_index.bulk_insert():
+            result = kind.process(ctx, batch)
         _write_atomically(error_part(job, start), _error_lines(result.errors))
         counts = {
             "created": len(result.created),

@@ -255,10 +255,12 @@ _PHONE_SPLIT = re.compile(r"[;,，；/、|]")
 
 
 @cache
-def _mobile_prefix_valid(prefix7: str) -> bool:
-    """libphonenumber's verdict for a Chinese mobile number starting with these 7 digits (its
-    number ranges are decided by at most the first 7 digits), so each range is parsed once."""
-    return phones.normalise(prefix7 + "0000") is not None
+def _mobile_kind(prefix: str) -> str | None:
+    """libphonenumber's verdict (the kind, or None when invalid) for an 11-digit Chinese number
+    starting with these 5 digits: its CN patterns for such numbers are decided by at most the first
+    five digits (``1740[0-5]``), so each range is parsed once (tests compare both paths)."""
+    found = phones.normalise(prefix + "000000")
+    return found.kind if found is not None else None
 
 
 def phone_value(raw: str, column: str) -> phones.Phone:
@@ -266,8 +268,10 @@ def phone_value(raw: str, column: str) -> phones.Phone:
     libphonenumber (customers/phones.py); the result is the same."""
     text_value = raw.strip()
     match = _CN_MOBILE.match(text_value.translate(_PHONE_JUNK))
-    if match and _mobile_prefix_valid(match[1][:7]):
-        return phones.Phone(raw=text_value[: phones.MAX_RAW], e164="+86" + match[1], kind="mobile")
+    if match and len(text_value) <= phones.MAX_RAW:
+        kind = _mobile_kind(match[1][:5])
+        if kind is not None:
+            return phones.Phone(raw=text_value, e164="+86" + match[1], kind=kind)
     found = phones.normalise(text_value)
     if found is None:
         raise RowError(_("“%(phone)s” is not a valid phone number.") % {"phone": text_value[:40]}, column)

@@ -32,6 +32,7 @@ from bridgecrm.customers.normalise import name_key
 from bridgecrm.customers.phones import Phone
 from bridgecrm.customers.services import MAX_POTENTIAL
 from bridgecrm.customization.models import Entity
+from bridgecrm.imports import fastsql
 from bridgecrm.imports.kinds import base
 from bridgecrm.imports.kinds.base import BatchResult, Context, Row, RowError, Target
 from bridgecrm.imports.models import ExternalRef, ImportKind, OnDuplicate
@@ -50,6 +51,15 @@ FACTS = (
     "size",
     "estimated_annual_potential",
     "currency",
+)
+CHOICES = (
+    ("kind", CustomerKind),
+    ("lifecycle_stage", LifecycleStage),
+    ("source", CustomerSource),
+    ("industry", Industry),
+    ("country", Country),
+    ("province", Province),
+    ("size", SizeBand),
 )
 
 
@@ -96,17 +106,27 @@ class CustomersKind(base.Kind):
         v = row.values
         facts: dict[str, Any] = {
             "name": base.text(v, "name", 200, required=True),
-            "kind": base.choice(v, "kind", CustomerKind, CustomerKind.COMPANY),
-            "lifecycle_stage": base.choice(v, "lifecycle_stage", LifecycleStage, LifecycleStage.LEAD),
-            "source": base.choice(v, "source", CustomerSource),
-            "industry": base.choice(v, "industry", Industry),
-            "country": base.choice(v, "country", Country, Country.CN),
-            "province": base.choice(v, "province", Province),
-            "city": base.text(v, "city", 60),
-            "size": base.choice(v, "size", SizeBand),
-            "estimated_annual_potential": base.amount(v, "estimated_annual_potential", maximum=MAX_POTENTIAL),
-            "currency": (v.get("currency", "").strip().upper() or "CNY"),
+            "kind": CustomerKind.COMPANY,
+            "lifecycle_stage": LifecycleStage.LEAD,
+            "source": "",
+            "industry": "",
+            "country": Country.CN,
+            "province": "",
+            "city": "",
+            "size": "",
+            "estimated_annual_potential": None,
+            "currency": "CNY",
         }
+        # Only the columns the row has: most files give a few of these.
+        for name, choices in CHOICES:
+            if name in v:
+                facts[name] = base.choice(v, name, choices)
+        if "city" in v:
+            facts["city"] = base.text(v, "city", 60)
+        if "estimated_annual_potential" in v:
+            facts["estimated_annual_potential"] = base.amount(v, "estimated_annual_potential", maximum=MAX_POTENTIAL)
+        if "currency" in v:
+            facts["currency"] = v["currency"].upper()
         if facts["province"] and facts["country"] != Country.CN:
             raise RowError(_("A province is only given for customers in China."), "province")
         if not CURRENCY_RE.match(facts["currency"]):
@@ -119,11 +139,11 @@ class CustomersKind(base.Kind):
             facts=facts,
             owner=base.owner_for(ctx, row, users),
             key=key,
-            contact_name=base.text(v, "contact_name", 100),
-            contact_title=base.text(v, "contact_title", 100),
-            email=base.email_value(v, "email"),
-            wechat=base.text(v, "wechat", 64),
-            phones=base.phone_list(v, "phone"),
+            contact_name=base.text(v, "contact_name", 100) if "contact_name" in v else "",
+            contact_title=base.text(v, "contact_title", 100) if "contact_title" in v else "",
+            email=base.email_value(v, "email") if "email" in v else "",
+            wechat=base.text(v, "wechat", 64) if "wechat" in v else "",
+            phones=base.phone_list(v, "phone") if "phone" in v else [],
             given={f for f in FACTS if f in v},
         )
 
@@ -330,52 +350,62 @@ class CustomersKind(base.Kind):
     def _create(self, ctx: Context, items: list[Prepared], result: BatchResult) -> None:
         if not items:
             return
-        now = timezone.now()
-        customers = [
-            Customer(
-                **p.facts,
-                owner=p.owner,
-                team_id=p.owner.team_id,
-                created_at=now,
-                updated_at=now,
-                owner_since=now,
-                name_key=name_key(p.facts["name"]),
-            )
-            for p in items
-        ]
-        Customer.objects.bulk_create(customers, batch_size=1000)
-        contacts: list[Contact] = []
-        contact_phones: list[list[Phone]] = []
-        for p, customer in zip(items, customers, strict=True):
-            if p.contact_name or p.email or p.phones or p.wechat:
-                contacts.append(
-                    Contact(
-                        customer_id=customer.pk,
-                        name=p.contact_name or customer.name[:100],
-                        title=p.contact_title,
-                        email=p.email,
-                        wechat=p.wechat,
-                        is_primary=True,
-                        created_at=now,
-                        updated_at=now,
-                    )
+        now = fastsql.adapt_datetime(timezone.now())
+        customer_columns = (
+            *FACTS,
+            "owner_id",
+            "team_id",
+            "created_at",
+            "updated_at",
+            "owner_since",
+            "name_key",
+            "custom",
+        )
+        customer_ids = fastsql.insert_rows(
+            Customer,
+            customer_columns,
+            [
+                (
+                    *(p.facts[f] for f in FACTS[:9]),
+                    fastsql.adapt_decimal(p.facts["estimated_annual_potential"], 14, 2),
+                    p.facts["currency"],
+                    p.owner.pk,
+                    p.owner.team_id,
+                    now,
+                    now,
+                    now,
+                    p.key,
+                    fastsql.adapt_json(p.facts["custom"]),
                 )
-                contact_phones.append(p.phones)
-        if contacts:
-            Contact.objects.bulk_create(contacts, batch_size=1000)
-            ContactPhone.objects.bulk_create(
-                [
-                    ContactPhone(contact_id=contact.pk, raw=ph.raw, e164=ph.e164, kind=ph.kind)
-                    for contact, numbers in zip(contacts, contact_phones, strict=True)
-                    for ph in numbers
-                ],
-                batch_size=1000,
-            )
+                for p in items
+            ],
+        )
+        with_contact = [
+            (p, pk)
+            for p, pk in zip(items, customer_ids, strict=True)
+            if p.contact_name or p.email or p.phones or p.wechat
+        ]
+        contact_ids = fastsql.insert_rows(
+            Contact,
+            ("customer_id", "name", "title", "email", "wechat", "is_primary", "created_at", "updated_at"),
+            [
+                (pk, p.contact_name or p.facts["name"][:100], p.contact_title, p.email, p.wechat, True, now, now)
+                for p, pk in with_contact
+            ],
+        )
+        fastsql.insert_rows(
+            ContactPhone,
+            ("contact_id", "raw", "e164", "kind"),
+            [
+                (contact_id, ph.raw, ph.e164, ph.kind)
+                for (p, _pk), contact_id in zip(with_contact, contact_ids, strict=True)
+                for ph in p.phones
+            ],
+        )
         refs = [
-            ExternalRef(kind=self.code, external_id=p.row.external_id, object_id=c.pk, job=ctx.job)
-            for p, c in zip(items, customers, strict=True)
+            (self.code, p.row.external_id, pk, ctx.job.pk)
+            for p, pk in zip(items, customer_ids, strict=True)
             if p.row.external_id
         ]
-        if refs:
-            ExternalRef.objects.bulk_create(refs, batch_size=1000)
-        result.created = [c.pk for c in customers]
+        fastsql.insert_rows(ExternalRef, ("kind", "external_id", "object_id", "job_id"), refs)
+        result.created = customer_ids
