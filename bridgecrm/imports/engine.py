@@ -241,11 +241,11 @@ def _rows(table: Table, columns: list[tuple[int, str]], ext_index: int | None, s
         )
 
 
-def _batches(rows: Iterator[Row]) -> Iterator[list[Row]]:
+def _batches(rows: Iterator[Row], size: int = BATCH_SIZE) -> Iterator[list[Row]]:
     batch: list[Row] = []
     for row in rows:
         batch.append(row)
-        if len(batch) >= BATCH_SIZE:
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:
@@ -267,7 +267,7 @@ def _job_url(job: ImportJob) -> str:
         return ""
 
 
-def run_job(job: ImportJob, *, dry_run: bool | None = None) -> ImportJob:
+def run_job(job: ImportJob, *, dry_run: bool | None = None, batch_size: int = BATCH_SIZE) -> ImportJob:
     """Check (``dry_run``) or import the job's file; resumes a real run after its last whole batch.
 
     ``dry_run`` defaults to the job's own option. Returns the job with its counts."""
@@ -276,12 +276,12 @@ def run_job(job: ImportJob, *, dry_run: bool | None = None) -> ImportJob:
     language = getattr(actor, "language", "") or settings.LANGUAGE_CODE
     with context.acting(Source.IMPORT), translation.override(language):
         try:
-            return _run(job, actor, dry)
+            return _run(job, actor, dry, max(1, min(batch_size, 10_000)))
         except ApplicationError as exc:
             return _fail(job, exc.message)
 
 
-def _run(job: ImportJob, actor: User, dry: bool) -> ImportJob:
+def _run(job: ImportJob, actor: User, dry: bool, batch_size: int) -> ImportJob:
     kind = kinds.get_kind(job.kind)
     table = open_table(Path(job.file_path), filename=job.original_name)
     headers = list(table.headers)
@@ -303,7 +303,7 @@ def _run(job: ImportJob, actor: User, dry: bool) -> ImportJob:
     if dry:
         return _dry_run(job, ctx, kind, table, columns, ext_index, headers)
     start = job.rows_committed
-    for batch in _batches(_rows(table, columns, ext_index, start)):
+    for batch in _batches(_rows(table, columns, ext_index, start), batch_size):
         _commit_batch(job, ctx, kind, batch)
     return _finish(job, headers)
 

@@ -43,6 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--default-owner", default="", metavar="USER")
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--resume", type=int, default=None, metavar="JOB_ID")
+        parser.add_argument("--batch-size", type=int, default=engine.BATCH_SIZE, help="rows committed together")
         parser.add_argument(
             "--as",
             dest="as_user",
@@ -55,7 +56,7 @@ class Command(BaseCommand):
         actor = _user(options["as_user"], "--as") if options["as_user"] else self._admin()
         try:
             job = self._job(actor, options)
-            job = engine.run_job(job, dry_run=options["dry_run"])
+            job = engine.run_job(job, dry_run=options["dry_run"], batch_size=options["batch_size"])
         except ApplicationError as exc:
             raise CommandError(str(exc.message)) from exc
         self.stdout.write(json.dumps(engine.summary(job), ensure_ascii=False))
