@@ -31,13 +31,13 @@ def cli(args: list[str], var_dir: Path) -> list[str]:
 
 
 def run_cli(args: list[str], var_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
+    return subprocess.run(
         cli(args, var_dir), env=cli_env(var_dir), capture_output=True, text=True, cwd=ROOT, check=False, timeout=600
     )
 
 
 def start_cli(args: list[str], var_dir: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    return subprocess.Popen(
         cli(args, var_dir), env=cli_env(var_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
     )
 
