@@ -2,7 +2,7 @@
 
 From the column headers in Chinese and English, including the headers of Salesforce and HubSpot
 exports and of our own vCard reader, from custom fields' labels in both languages, and from a
-mapping the user saved for a file with the same columns (matched by header signature).
+mapping the user saved for a file with the same columns (``selectors.saved_mapping_for``).
 
 The result is ``{header: target}`` where a target is a kind's field name (``name``, ``owner`` …) or
 ``custom.<key>``. Only targets the kind offers are suggested; each target goes to at most one
@@ -11,7 +11,6 @@ column; a column that fits nothing is left unmapped.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -241,12 +240,6 @@ def normalise_header(text: str) -> str:
     folded = unicodedata.normalize("NFKC", str(text)).casefold().strip()
     without_remarks = _BRACKETED.sub("", folded) or folded
     return _JUNK.sub("", without_remarks)
-
-
-def header_signature(headers: Iterable[str]) -> str:
-    """sha256 of the trimmed, lower-cased headers joined by U+001F (the SavedMapping key)."""
-    joined = "\x1f".join(str(h).strip().lower() for h in headers)
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
 
 
 def _labels(label: Any) -> list[str]:
