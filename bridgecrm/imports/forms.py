@@ -80,7 +80,7 @@ class MappingForm(BridgeForm):
         super().__init__(*args, **kwargs)
         self.headers = headers
         self.samples = samples
-        skip = [("", _("— do not import —"))]
+        skip: list[tuple[str, Any]] = [("", _("— do not import —"))]
         columns: dict[str, forms.Field] = {}
         for index, header in enumerate(headers):
             columns[column_field_name(index)] = forms.ChoiceField(

@@ -204,7 +204,7 @@ def _job_context(job: ImportJob) -> dict[str, Any]:
 
 @guarded
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    actor, job = _job(request, job_id)
+    _actor, job = _job(request, job_id)
     if job.status == ImportStatus.UPLOADED:
         return redirect("imports:mapping", job_id=job.pk)
     if job.status == ImportStatus.VALIDATED:
