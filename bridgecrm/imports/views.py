@@ -79,11 +79,12 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "imports/upload.html", {"form": form}, status=status)
 
 
-def _targets(job: ImportJob) -> list[tuple[str, str]]:
+def _targets(job: ImportJob, *, mark_required: bool = False) -> list[tuple[str, str]]:
+    """(field, label) for each field of the kind; "*" after required ones on the mapping form."""
     out = []
     for target in kinds.target_fields(job.kind):
         label = str(target.label)
-        out.append((target.name, f"{label} *" if getattr(target, "required", False) else label))
+        out.append((target.name, f"{label} *" if mark_required and target.required else label))
     return out
 
 
@@ -121,7 +122,7 @@ def mapping_page(request: HttpRequest, job_id: int) -> HttpResponse:
         request.POST or None,
         actor=actor,
         headers=list(job.headers),
-        targets=_targets(job),
+        targets=_targets(job, mark_required=True),
         samples=selectors.file_preview(job),
         initial=initial,
     )
