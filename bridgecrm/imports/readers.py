@@ -325,11 +325,20 @@ def _csv_rows(reader: Any, handle: IO[str], *, width: int, encoding: str) -> Ite
 # -- XLSX ------------------------------------------------------------------------------------------
 
 
+HOSTILE_REASONS = {
+    "too many parts": _("it has too many parts"),
+    "uncompressed size": _("it would expand to more than 600 MB"),
+    "compression ratio": _("a part is compressed far more than a spreadsheet can be"),
+    "XML declares a DTD": _("its XML declares a document type"),
+    "XML entities": _("its XML defines entities"),
+}
+
+
 def _hostile(reason: str) -> ApplicationError:
     return _error(
         "import_hostile_file",
         _("The workbook was refused because it looks unsafe (%(reason)s). Save it again or export it as CSV.")
-        % {"reason": reason},
+        % {"reason": HOSTILE_REASONS.get(reason, reason)},
         reason=reason,
     )
 
