@@ -14,7 +14,9 @@
 Rows stream: memory does not grow with the file. Limits (50 MB, 250,000 data rows, 1,000 columns)
 are refused with a translated ``ApplicationError``; the row limit is enforced while streaming, so
 a consumer sees the error at the first row past the limit (a dry run finds it before any write).
-Completely blank rows are skipped; short rows are padded to the header's width.
+Every row after the header is yielded in file order, blank ones too (as empty strings), so that
+data row N is the Nth row under the header in the user's spreadsheet; short rows are padded to
+the header's width. Blank lines before the header are skipped.
 """
 
 from __future__ import annotations
@@ -306,8 +308,6 @@ def _csv_rows(reader: Any, handle: IO[str], *, width: int, encoding: str) -> Ite
                     "import_bad_csv",
                     _("The CSV file is malformed near line %(line)s.") % {"line": reader.line_num},
                 ) from exc
-            if not any(cell.strip() for cell in row):
-                continue
             count += 1
             if count > MAX_ROWS:
                 raise too_many_rows()
@@ -482,8 +482,6 @@ def _xlsx_rows(
             if len(raw) > MAX_COLUMNS and any(v not in (None, "") for v in raw[MAX_COLUMNS:]):
                 raise too_many_columns()
             row = [_cell_text(v) for v in raw[:MAX_COLUMNS]]
-            if not any(row):
-                continue
             count += 1
             if count > MAX_ROWS:
                 raise too_many_rows()

@@ -94,12 +94,13 @@ def test_delimiter_sniffing(tmp_path, delimiter):
     assert got == rows[1:]
 
 
-def test_blank_rows_skipped_short_rows_padded_duplicate_headers_renamed(tmp_path):
+def test_blank_rows_kept_in_place_short_rows_padded_duplicate_headers_renamed(tmp_path):
     path = tmp_path / "messy.csv"
-    path.write_text("Name,Phone,Phone,\n,,,\nAcme,1\n\nGlobex,2,3\n", encoding="utf-8")
+    path.write_text("\nName,Phone,Phone,\n,,,\nAcme,1\n\nGlobex,2,3\n", encoding="utf-8")
     headers, rows, _table = read_all(path)
     assert headers == ["Name", "Phone", "Phone (2)"]
-    assert rows == [["Acme", "1", ""], ["Globex", "2", "3"]]
+    # Data row N is the Nth row under the header, blank or not, so error reports point at the right row.
+    assert rows == [["", "", ""], ["Acme", "1", ""], ["", "", ""], ["Globex", "2", "3"]]
 
 
 def test_quoted_newlines_in_cells(tmp_path):
@@ -248,6 +249,7 @@ def test_xlsx(tmp_path):
     assert headers == ["Account Name", "Phone", "Annual Revenue", "Created Date"]
     assert rows == [
         ["Acme", "13800138000", "1234.5", "2024-03-01"],
+        ["", "", "", ""],
         ["Globex", "010-12345678", "2000", "2024-03-01 09:30:00"],
     ]
 
