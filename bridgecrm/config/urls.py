@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("bridgecrm.pipeline.urls")),
     path("", include("bridgecrm.contracts.urls")),
     path("", include("bridgecrm.activities.urls")),
+    path("", include("bridgecrm.imports.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 
