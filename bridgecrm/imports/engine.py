@@ -232,6 +232,7 @@ def _run(job: ImportJob, actor: User, dry: bool, batch_size: int) -> ImportJob:
 def _run_table(
     job: ImportJob, actor: User, dry: bool, batch_size: int, kind: kinds.Kind, table: readers.Table
 ) -> ImportJob:
+    kind.check_actor(actor)
     headers = list(table.headers)
     if len(headers) > MAX_COLUMNS:
         raise ApplicationError("too_many_columns", _("The file has more than 1,000 columns."))
