@@ -143,20 +143,17 @@ def generate(path: Path, rows: int, seed: int = 2026) -> dict[str, int]:
                 base = rng.choice(made)
                 name = base.replace("有限公司", "有限责任公司") if "有限公司" in base else base.upper()
             elif rng.random() < 0.8:
-                while True:
-                    brand = "".join(rng.sample(_BRAND, 2))
+                while True:  # a new company: its name key (no legal suffix) not used before
+                    brand = "".join(rng.sample(_BRAND, 3))
                     trade, _industry = rng.choice(_TRADE_ZH)
-                    name = f"{city}市{brand}{trade}{rng.choice(_SUFFIX_ZH)}"
-                    if name not in used:
+                    key = f"{city}市{brand}{trade}"
+                    if key not in used:
                         break
+                used.add(key)
+                name = f"{key}{rng.choice(_SUFFIX_ZH)}"
             else:
-                while True:
-                    trade_en, _industry = rng.choice(_EN_TRADE)
-                    name = f"{rng.choice(_EN_WORDS)} {rng.choice(_EN_WORDS)} {trade_en} {rng.choice(_SUFFIX_EN)}"
-                    name = f"{name} {i}" if name in used else name
-                    if name not in used:
-                        break
-            used.add(name)
+                trade_en, _industry = rng.choice(_EN_TRADE)
+                name = f"{rng.choice(_EN_WORDS)} {rng.choice(_EN_WORDS)} {trade_en} {i} {rng.choice(_SUFFIX_EN)}"
             made.append(name)
             if any("\u4e00" <= ch <= "\u9fff" for ch in name[:3]):
                 industry = rng.choice(_TRADE_ZH)[1]
