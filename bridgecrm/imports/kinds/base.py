@@ -166,12 +166,17 @@ def fold(value: str) -> str:
 
 
 def choice(values: dict[str, str], name: str, choices: type[TextChoices], default: str = "") -> str:
-    raw = values.get(name, "").strip()
+    raw = values.get(name, "")
     if not raw:
         return default
-    found = _choice_table(choices).get(fold(raw))
+    table = _choice_table(choices)
+    found = table.get(raw)  # most cells repeat a few spellings: remember each one as seen
     if found is None:
-        raise RowError(_("“%(value)s” is not one of the choices.") % {"value": raw[:50]}, name)
+        found = table.get(fold(raw))
+        if found is None:
+            raise RowError(_("“%(value)s” is not one of the choices.") % {"value": raw[:50]}, name)
+        if len(table) < 10_000:
+            table[raw] = found
     return found
 
 
@@ -300,6 +305,8 @@ def custom_values(
     ctx: Context, values: dict[str, str], *, current: dict[str, Any] | None, creating: bool
 ) -> dict[str, Any]:
     """The record's ``custom`` dict from the ``custom.<key>`` columns, validated by type."""
+    if not ctx.custom_fields:
+        return dict(current or {})
     raw = {k[len(CUSTOM_PREFIX) :]: v for k, v in values.items() if k.startswith(CUSTOM_PREFIX)}
     if not raw and not creating:
         return dict(current or {})
