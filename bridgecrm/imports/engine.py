@@ -220,6 +220,9 @@ def run_job(job: ImportJob, *, dry_run: bool | None = None, batch_size: int = BA
         try:
             return _run(job, actor, dry, max(1, min(batch_size, 10_000)))
         except ApplicationError as exc:
+            if exc.code == "import_overtaken":  # another runner has it: leave the job to that one
+                job.refresh_from_db()
+                return job
             return _fail(job, exc.message)
 
 
