@@ -56,3 +56,16 @@ def test_dry_run_then_start_resets_the_counts(company, var, django_capture_on_co
         services.import_job_start(actor=company.admin, job=checked)
     job.refresh_from_db()
     assert (job.status, job.created_count, job.rows_read, Customer.objects.count()) == (ImportStatus.DONE, 2, 2, 2)
+
+
+def test_a_second_runner_of_the_same_job_writes_nothing(company, var):
+    path = write_csv(var / "c.csv", ["name"], [["Alpha"], ["Beta"]])
+    job = services.import_job_create(actor=company.admin, kind="customers", source=path, original_name="c.csv")
+    services.import_job_configure(actor=company.admin, job=job, mapping={"name": "name"})
+    # The first runner has committed a batch this (stale) copy of the job does not know about.
+    ImportJob.objects.filter(pk=job.pk).update(rows_committed=1, status=ImportStatus.RUNNING)
+    from bridgecrm.imports import engine
+
+    result = engine.run_job(job)
+    assert (result.status, result.rows_committed) == (ImportStatus.RUNNING, 1)
+    assert not Customer.objects.exists()
