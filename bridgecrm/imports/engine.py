@@ -30,7 +30,7 @@ from bridgecrm.core.context import Source
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers import search_index
 from bridgecrm.customization.models import FieldDefinition
-from bridgecrm.imports import kinds, readers
+from bridgecrm.imports import kinds, policies, readers
 from bridgecrm.imports.kinds.base import CUSTOM_PREFIX, Context, Row
 from bridgecrm.imports.models import ImportJob, ImportStatus
 from bridgecrm.users.models import User
@@ -235,6 +235,8 @@ def _run(job: ImportJob, actor: User, dry: bool, batch_size: int) -> ImportJob:
 def _run_table(
     job: ImportJob, actor: User, dry: bool, batch_size: int, kind: kinds.Kind, table: readers.Table
 ) -> ImportJob:
+    if not policies.may_import(actor):  # the importer lost the right since the job was made
+        raise ApplicationError("forbidden", _("You do not have permission to do this."))
     kind.check_actor(actor)
     headers = list(table.headers)
     if len(headers) > MAX_COLUMNS:
