@@ -249,8 +249,15 @@ def _open_csv(path: Path, *, encoding: str, head: bytes) -> Table:
     except LookupError as exc:  # pragma: no cover - codecs.lookup passed above
         raise _error("import_bad_encoding", _("Unknown text encoding.")) from exc
     delimiter = sniff_delimiter(sample.lstrip("\ufeff"))
-    handle = path.open("r", encoding=encoding, newline="", errors="strict")
-    reader = csv.reader(handle, delimiter=delimiter)
+    handle: IO[Any]
+    if _splits_on_newline_byte(encoding) and (b"\n" in head or b"\r" not in head):
+        # Decode line by line, so that a line the encoding cannot decode is named exactly (a text
+        # stream decodes ahead in blocks and would fail some lines early).
+        handle = path.open("rb")
+        reader = csv.reader(_decoded_lines(handle, encoding), delimiter=delimiter)
+    else:  # UTF-16/32, or old Mac files with bare CR line ends: a text stream splits those
+        handle = path.open("r", encoding=encoding, newline="", errors="strict")
+        reader = csv.reader(handle, delimiter=delimiter)
     try:
         raw_headers = _read_header(reader)
     except BaseException:
@@ -269,6 +276,21 @@ def _open_csv(path: Path, *, encoding: str, head: bytes) -> Table:
     )
     table._closers.append(handle.close)
     return table
+
+
+def _splits_on_newline_byte(encoding: str) -> bool:
+    """Whether byte 0x0A is always a line feed: ASCII-compatible encodings (UTF-8, GB18030…)."""
+    try:
+        return "\n".encode(encoding).endswith(b"\n") and not codecs.lookup(encoding).name.startswith(
+            ("utf-16", "utf-32")
+        )
+    except (LookupError, UnicodeError):
+        return False
+
+
+def _decoded_lines(handle: IO[bytes], encoding: str) -> Iterator[str]:
+    for raw in handle:
+        yield raw.decode(encoding)
 
 
 def _read_header(reader: Any) -> list[str]:
@@ -293,7 +315,7 @@ def _decode_error(line: int) -> ApplicationError:
     )
 
 
-def _csv_rows(reader: Any, handle: IO[str], *, width: int, encoding: str) -> Iterator[list[str]]:
+def _csv_rows(reader: Any, handle: IO[Any], *, width: int, encoding: str) -> Iterator[list[str]]:
     count = 0
     try:
         while True:

@@ -237,3 +237,23 @@ def test_error_file_missing_is_404(company, var):
     assert client.get(reverse("imports:errors", kwargs={"job_id": job.pk})).status_code == 404
     ImportJob.objects.filter(pk=job.pk).update(error_file_path="/etc/passwd")
     assert client.get(reverse("imports:errors", kwargs={"job_id": job.pk})).status_code == 404
+
+
+def test_a_file_that_cannot_be_read_to_the_end_fails_the_check_with_its_reason(company, var):
+    body = ("客户名称,手机\n" + "".join(f"客户{i},1380013{i % 10000:04d}\n" for i in range(20000))).encode("utf-8")
+    body += "坏客户,13800138000\n".encode("gbk")  # a GBK line deep inside a UTF-8 file
+    client = signed_in(company.manager_a)
+    upload(client, SimpleUploadedFile("mixed.csv", body, content_type="text/csv"))
+    job = ImportJob.objects.get()
+    assert job.encoding == "utf-8"
+    response = client.post(
+        reverse("imports:mapping", kwargs={"job_id": job.pk}), mapping_data(job, {"客户名称": "name", "手机": "phone"})
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("imports:job", kwargs={"job_id": job.pk})
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and "20002" in job.message
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="import-failed"' in page and "20002" in page
+    assert reverse("imports:start", kwargs={"job_id": job.pk}) not in page  # nothing to resume
+    assert Customer.objects.count() == 0
