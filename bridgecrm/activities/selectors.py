@@ -347,6 +347,11 @@ def notification_text(notification: Notification) -> str:
         return _("The deal %(name)s has not moved for a while") % {"name": p.get("name", "")}
     if kind == NotificationKind.PAYMENT_OVERDUE:
         return _("A payment is overdue: %(name)s") % {"name": p.get("name", "")}
+    if kind == NotificationKind.IMPORT_DONE:
+        return _(
+            "Import of %(file)s finished: %(created)s created, %(updated)s updated, %(skipped)s skipped, "
+            "%(failed)s failed"
+        ) % {k: p.get(k, "") for k in ("file", "created", "updated", "skipped", "failed")}
     return str(p.get("text", "")) or _("Notification")
 
 

@@ -9,15 +9,13 @@ error file).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -32,7 +30,7 @@ from bridgecrm.core.context import Source
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers import search_index
 from bridgecrm.customization.models import FieldDefinition
-from bridgecrm.imports import kinds
+from bridgecrm.imports import kinds, readers
 from bridgecrm.imports.kinds.base import CUSTOM_PREFIX, Context, Row
 from bridgecrm.imports.models import ImportJob, ImportStatus
 from bridgecrm.users.models import User
@@ -44,80 +42,24 @@ MAX_FINDINGS = 1000
 ERROR_EXTRA_COLUMNS = 2  # "row" and "error" before the file's own columns
 
 
-class Table(Protocol):
-    headers: list[str]
-    rows: Iterator[list[str]]
-    encoding: str | None
-
-
-@dataclass
-class CsvTable:
-    headers: list[str]
-    rows: Iterator[list[str]]
-    encoding: str | None
-
-
 def imports_dir() -> Path:
     path = Path(settings.VAR_DIR) / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def _detect_encoding(path: Path) -> str:
-    with path.open("rb") as handle:
-        head = handle.read(256 * 1024)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
-            return "gb18030"
-    return "utf-8"
-
-
-def _csv_table(path: Path) -> CsvTable:
-    encoding = _detect_encoding(path)
-    handle = io.TextIOWrapper(path.open("rb"), encoding=encoding, errors="strict", newline="")
-    reader = csv.reader(handle)
-    try:
-        headers = next(reader)
-    except StopIteration:
-        handle.close()
-        raise ApplicationError("empty_file", _("The file is empty.")) from None
-    except (UnicodeDecodeError, csv.Error):
-        handle.close()
-        raise ApplicationError("bad_file", _("The file could not be read as CSV.")) from None
-
-    def rows() -> Iterator[list[str]]:
-        try:
-            yield from reader
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise ApplicationError("bad_file", _("The file could not be read as CSV.")) from exc
-        finally:
-            handle.close()
-
-    return CsvTable(headers=[h.strip() for h in headers], rows=rows(), encoding=encoding)
-
-
-def open_table(path: Path, *, filename: str) -> Table:
-    """The file's header and a stream of its rows: the shared readers (CSV in any of the usual
-    encodings, XLSX, vCard) when present, else CSV through the csv module."""
-    try:
-        from bridgecrm.imports import readers  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return _csv_table(path)
-    table: Table = readers.open_table(path, filename=filename)
-    return table
+def open_table(path: Path, *, filename: str) -> readers.Table:
+    """The file's header and a stream of its rows (CSV in UTF-8, UTF-8 with BOM or GBK/GB18030,
+    XLSX, vCard), through the shared readers, which refuse bad and hostile files."""
+    return readers.open_table(path, filename=filename)
 
 
 def count_rows(job: ImportJob) -> int:
-    table = open_table(Path(job.file_path), filename=job.original_name)
+    """Rows under the header (the readers refuse more than 250,000), for the progress bar."""
     count = 0
-    for _row in table.rows:
-        count += 1
-        if count > MAX_ROWS:
-            break
+    with open_table(Path(job.file_path), filename=job.original_name) as table:
+        for _row in table.rows:
+            count += 1
     return count
 
 
@@ -225,11 +167,11 @@ def check_mapping(job: ImportJob) -> None:
     _columns(job, list(job.headers or []), kind, _editable_custom_fields(job.created_by, kind))
 
 
-def _rows(table: Table, columns: list[tuple[int, str]], ext_index: int | None, start: int) -> Iterator[Row]:
+def _rows(table: readers.Table, columns: list[tuple[int, str]], ext_index: int | None, start: int) -> Iterator[Row]:
     width = max([i for i, _t in columns] + [ext_index or 0]) + 1
     for number, cells in enumerate(table.rows, start=1):
-        if number <= start:
-            continue
+        if number <= start or not any(c.strip() for c in cells):
+            continue  # done before the resume point, or a blank line
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
         values = {target: text for i, target in columns if (text := cells[i].strip())}
@@ -283,7 +225,14 @@ def run_job(job: ImportJob, *, dry_run: bool | None = None, batch_size: int = BA
 
 def _run(job: ImportJob, actor: User, dry: bool, batch_size: int) -> ImportJob:
     kind = kinds.get_kind(job.kind)
-    table = open_table(Path(job.file_path), filename=job.original_name)
+    with open_table(Path(job.file_path), filename=job.original_name) as table:
+        return _run_table(job, actor, dry, batch_size, kind, table)
+
+
+def _run_table(
+    job: ImportJob, actor: User, dry: bool, batch_size: int, kind: kinds.Kind, table: readers.Table
+) -> ImportJob:
+    kind.check_actor(actor)
     headers = list(table.headers)
     if len(headers) > MAX_COLUMNS:
         raise ApplicationError("too_many_columns", _("The file has more than 1,000 columns."))
@@ -302,8 +251,7 @@ def _run(job: ImportJob, actor: User, dry: bool, batch_size: int) -> ImportJob:
     job.save(update_fields=["status", "started_at", "updated_at"])
     if dry:
         return _dry_run(job, ctx, kind, table, columns, ext_index, headers)
-    start = job.rows_committed
-    for batch in _batches(_rows(table, columns, ext_index, start), batch_size):
+    for batch in _batches(_rows(table, columns, ext_index, job.rows_committed), batch_size):
         _commit_batch(job, ctx, kind, batch)
     return _finish(job, headers)
 
@@ -312,7 +260,7 @@ def _dry_run(
     job: ImportJob,
     ctx: Context,
     kind: kinds.Kind,
-    table: Table,
+    table: readers.Table,
     columns: list[tuple[int, str]],
     ext_index: int | None,
     headers: list[str],
@@ -322,7 +270,7 @@ def _dry_run(
     lines: list[str] = []
     for batch in _batches(_rows(table, columns, ext_index, 0)):
         result = kind.process(ctx, batch)
-        read += len(batch)
+        read = batch[-1].number  # rows of the file gone through, blank lines included
         created += len(result.created)
         updated += len(result.updated) + result.merged
         skipped += result.skipped
@@ -341,7 +289,7 @@ def _dry_run(
 
 
 def _commit_batch(job: ImportJob, ctx: Context, kind: kinds.Kind, batch: list[Row]) -> None:
-    start, end = batch[0].number - 1, batch[-1].number
+    start, end = job.rows_committed, batch[-1].number
     with transaction.atomic():
         current = ImportJob.objects.select_for_update().filter(pk=job.pk).values_list("rows_committed", flat=True)[0]
         if current != start:

@@ -101,12 +101,9 @@ def import_job_create(
     _clean_options(on_duplicate, default_owner, actor)
     path, digest, _size = _store(source, _suffix(original_name))
     try:
-        table = engine.open_table(path, filename=original_name)
-        headers = list(table.headers)
-        encoding = table.encoding or ""
-        close = getattr(table.rows, "close", None)
-        if close is not None:
-            close()
+        with engine.open_table(path, filename=original_name) as table:
+            headers = list(table.headers)
+            encoding = table.encoding or ""
         if len(headers) > engine.MAX_COLUMNS:
             raise ApplicationError("too_many_columns", _("The file has more than 1,000 columns."))
         if not any(h.strip() for h in headers):

@@ -7,9 +7,16 @@ from django.utils.translation import gettext_lazy as _
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customization.models import FieldDefinition
 from bridgecrm.imports.kinds.base import CUSTOM_PREFIX, Kind, Target
+from bridgecrm.imports.kinds.contacts import ContactsKind
 from bridgecrm.imports.kinds.customers import CustomersKind
+from bridgecrm.imports.kinds.deals import DealsKind
+from bridgecrm.imports.kinds.follow_ups import FollowUpsKind
+from bridgecrm.imports.kinds.payments import PaymentsKind
+from bridgecrm.imports.kinds.products import ProductsKind
 
-KINDS: dict[str, Kind] = {k.code: k for k in (CustomersKind(),)}
+KINDS: dict[str, Kind] = {
+    k.code: k for k in (CustomersKind(), ContactsKind(), DealsKind(), FollowUpsKind(), ProductsKind(), PaymentsKind())
+}
 
 
 def get_kind(code: str) -> Kind:

@@ -32,6 +32,7 @@ from bridgecrm.imports.models import ExternalRef, ImportJob, OnDuplicate
 from bridgecrm.users.models import User
 
 CUSTOM_PREFIX = "custom."
+TRUE_WORDS = {"1", "true", "yes", "y", "x", "是", "√", "✓"}
 
 
 class RowError(Exception):
@@ -116,6 +117,9 @@ class Kind:
     label: ClassVar[str | Promise]
     entity: ClassVar[str | None] = None  # the custom fields' entity, or None
     targets: ClassVar[tuple[Target, ...]]
+
+    def check_actor(self, actor: User) -> None:
+        """Raise ApplicationError when the importer may not import this kind at all."""
 
     def target_names(self) -> list[str]:
         return [t.name for t in self.targets]
@@ -415,3 +419,30 @@ def changes_of(obj: Any, new: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 Cleaner = Callable[[dict[str, str]], Any]
+
+
+def contacts_of_customers(customer_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    """(customer id, e-mail or case-folded name) → contact id, for the contact columns of deals and
+    follow-ups (a contact is named within its customer)."""
+    from bridgecrm.customers.models import Contact
+
+    found: dict[tuple[int, str], int] = {}
+    ids = set(customer_ids)
+    if ids:
+        for pk, customer_id, name, email in Contact.objects.filter(customer_id__in=ids).values_list(
+            "pk", "customer_id", "name", "email"
+        ):
+            found.setdefault((customer_id, name.casefold()), pk)
+            if email:
+                found.setdefault((customer_id, email), pk)
+    return found
+
+
+def contact_for(contacts: dict[tuple[int, str], int], row: Row, customer_id: int) -> int | None:
+    value = row.values.get("contact", "").strip()
+    if not value:
+        return None
+    found = contacts.get((customer_id, value.casefold())) or contacts.get((customer_id, value.lower()))
+    if found is None:
+        raise RowError(_("The customer has no contact “%(value)s”.") % {"value": value[:80]}, "contact")
+    return found

@@ -56,7 +56,7 @@ def test_bad_rows_go_to_the_error_file_with_their_error(company, var):
         HEADERS,
         [
             ["Good", "", "", "", "", ""],
-            ["", "", "", "", "", ""],
+            ["", "Retail", "", "", "", ""],
             ["Bad phone", "", "123", "", "", ""],
             ["Bad mail", "", "", "not-an-email", "", ""],
             ["Bad industry", "Mining", "", "", "", ""],
@@ -135,12 +135,13 @@ def test_dry_run_writes_nothing_and_reports_errors_and_duplicates(company, var):
             ["Fresh", "", "", "", "", ""],
             ["FRESH", "", "", "", "", ""],
             ["", "", "", "", "", ""],
+            ["", "", "", "", "owner", ""],
         ],
     )
     job = run_import(company.admin, "customers", path, dry_run=True)
     assert job.status == ImportStatus.VALIDATED
-    assert (job.rows_read, job.created_count, job.skipped_count, job.failed_count) == (4, 1, 2, 1)
+    assert (job.rows_read, job.created_count, job.skipped_count, job.failed_count) == (5, 1, 2, 1)
     assert [(f["row"], f["column"]) for f in job.findings] == [(1, "name"), (3, "name")]
     assert Customer.objects.count() == 1 and not Contact.objects.exists()
-    assert error_rows(job)[0][0] == "4"
+    assert [r[0] for r in error_rows(job)] == ["5"]  # the blank row 4 is passed over
     assert job.rows_committed == 0
