@@ -15,7 +15,9 @@ from typing import Any
 
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from bridgecrm.activities.models import Notification
 from bridgecrm.imports import engine, services
 from bridgecrm.imports.models import ImportJob
 from bridgecrm.web.tests import matrix_support
@@ -61,6 +63,9 @@ def build(world: World) -> None:
     services.import_job_configure(actor=manager, job=done, mapping=MAPPING)
     done = engine.run_job(done, dry_run=False)
     assert done.status == "done" and done.failed_count == 1 and done.error_file_path
+    # The finished import told manager A (IMPORT_DONE); mark it read so that the inbox rows'
+    # "mark all read" still finds nothing to change.
+    Notification.objects.filter(recipient=manager, read_at__isnull=True).update(read_at=timezone.now())
     world.extra["import_uploaded"] = uploaded
     world.extra["import_checked"] = checked
     world.extra["import_done"] = done
