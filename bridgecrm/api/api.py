@@ -10,7 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from bridgecrm.api import activities, audit, contracts, customers, deals, pipeline, quotes, users
+from bridgecrm.api import activities, audit, contracts, customers, deals, imports, pipeline, quotes, users
 from bridgecrm.api.auth import TokenAuth
 from bridgecrm.core.errors import ApplicationError
 
@@ -75,3 +75,4 @@ api.add_router("/", deals.router)
 api.add_router("/", activities.router)
 api.add_router("/", quotes.router)
 api.add_router("/", contracts.router)
+api.add_router("/", imports.router)

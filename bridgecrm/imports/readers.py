@@ -252,7 +252,7 @@ def _open_csv(path: Path, *, encoding: str, head: bytes) -> Table:
     handle = path.open("r", encoding=encoding, newline="", errors="strict")
     reader = csv.reader(handle, delimiter=delimiter)
     try:
-        raw_headers = _read_header(reader)
+        raw_headers = _read_header(reader, path, encoding)
     except BaseException:
         handle.close()
         raise
@@ -262,7 +262,7 @@ def _open_csv(path: Path, *, encoding: str, head: bytes) -> Table:
         raise too_many_columns()
     table = Table(
         headers=headers,
-        rows=_csv_rows(reader, handle, width=len(headers), encoding=encoding),
+        rows=_csv_rows(reader, handle, width=len(headers), encoding=encoding, path=path),
         encoding=encoding,
         format="csv",
         delimiter=delimiter,
@@ -271,13 +271,30 @@ def _open_csv(path: Path, *, encoding: str, head: bytes) -> Table:
     return table
 
 
-def _read_header(reader: Any) -> list[str]:
+def first_undecodable_line(path: Path, encoding: str) -> int | None:
+    """The number of the first line that ``encoding`` cannot decode (error path only: a text stream
+    decodes ahead in blocks, so the csv reader's line count is some lines short at that point)."""
+    try:
+        if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+            return None
+    except LookupError:
+        return None
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+def _read_header(reader: Any, path: Path, encoding: str) -> list[str]:
     try:
         for row in reader:
             if any(cell.strip() for cell in row):
                 return list(row)
     except UnicodeDecodeError as exc:
-        raise _decode_error(reader.line_num + 1) from exc
+        raise _decode_error(first_undecodable_line(path, encoding) or reader.line_num + 1) from exc
     except csv.Error as exc:
         message = _("The CSV file is malformed near line %(line)s.") % {"line": reader.line_num}
         raise _error("import_bad_csv", message) from exc
@@ -293,7 +310,7 @@ def _decode_error(line: int) -> ApplicationError:
     )
 
 
-def _csv_rows(reader: Any, handle: IO[str], *, width: int, encoding: str) -> Iterator[list[str]]:
+def _csv_rows(reader: Any, handle: IO[Any], *, width: int, encoding: str, path: Path) -> Iterator[list[str]]:
     count = 0
     try:
         while True:
@@ -302,7 +319,8 @@ def _csv_rows(reader: Any, handle: IO[str], *, width: int, encoding: str) -> Ite
             except StopIteration:
                 return
             except UnicodeDecodeError as exc:
-                raise _decode_error(reader.line_num + 1) from exc
+                handle.close()
+                raise _decode_error(first_undecodable_line(path, encoding) or reader.line_num + 1) from exc
             except csv.Error as exc:
                 raise _error(
                     "import_bad_csv",

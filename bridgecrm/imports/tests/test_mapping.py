@@ -175,3 +175,56 @@ def test_saved_mapping_wins_and_drops_targets_no_longer_offered():
     saved = {"公司": "name", "电话": "phone", "旧字段": "custom.gone"}
     got = mapping.suggest("customers", headers, CUSTOMER_TARGETS, saved=saved)
     assert got == {"公司": "name", "电话": "phone"}
+
+
+def test_deal_product_payment_and_follow_up_files():
+    deals = [T(n, n) for n in ("customer", "name", "pipeline", "stage", "amount", "currency", "expected_close_date")]
+    deals += [T("owner", "Owner"), T("created_at", "Created"), T("next_step", "Next step")]
+    got = mapping.suggest(
+        "deals",
+        ["Opportunity Name", "Account Name", "Stage", "Amount", "Close Date", "Opportunity Owner", "Created Date"],
+        deals,
+    )
+    assert got == {
+        "Opportunity Name": "name",
+        "Account Name": "customer",
+        "Stage": "stage",
+        "Amount": "amount",
+        "Close Date": "expected_close_date",
+        "Opportunity Owner": "owner",
+        "Created Date": "created_at",
+    }
+    products = [T(n, n) for n in ("sku", "name", "category", "unit", "list_price", "currency", "is_active")]
+    got = mapping.suggest("products", ["产品编码", "产品名称", "分类", "单位", "单价", "币种"], products)
+    assert got == {
+        "产品编码": "sku",
+        "产品名称": "name",
+        "分类": "category",
+        "单位": "unit",
+        "单价": "list_price",
+        "币种": "currency",
+    }
+    payments = [T(n, n) for n in ("contract", "received_on", "amount", "method", "reference", "note")]
+    got = mapping.suggest("payments", ["合同编号", "回款日期", "回款金额", "付款方式", "流水号", "备注"], payments)
+    assert got == {
+        "合同编号": "contract",
+        "回款日期": "received_on",
+        "回款金额": "amount",
+        "付款方式": "method",
+        "流水号": "reference",
+        "备注": "note",
+    }
+    follow_ups = [T(n, n) for n in ("customer", "kind", "occurred_at", "summary", "outcome", "next_follow_up_on")]
+    follow_ups.append(T("owner", "By"))
+    got = mapping.suggest(
+        "follow_ups", ["客户名称", "跟进方式", "跟进时间", "跟进内容", "跟进结果", "下次跟进时间", "跟进人"], follow_ups
+    )
+    assert got == {
+        "客户名称": "customer",
+        "跟进方式": "kind",
+        "跟进时间": "occurred_at",
+        "跟进内容": "summary",
+        "跟进结果": "outcome",
+        "下次跟进时间": "next_follow_up_on",
+        "跟进人": "owner",
+    }

@@ -125,6 +125,14 @@ def test_utf8_file_with_bad_bytes_later_is_refused_with_the_line(tmp_path):
         with pytest.raises(ApplicationError) as raised:
             list(table.rows)
     assert raised.value.code == "import_bad_encoding"
+    assert raised.value.details["line"] == 20002  # exactly the GBK line (the header is line 1)
+
+
+def test_bare_carriage_return_line_ends(tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes("Name,Phone\r客户,1\r".encode())
+    headers, rows, _table = read_all(path)
+    assert headers == ["Name", "Phone"] and rows == [["客户", "1"]]
 
 
 def test_empty_and_header_only_files(tmp_path):

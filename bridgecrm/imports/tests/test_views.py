@@ -237,3 +237,68 @@ def test_error_file_missing_is_404(company, var):
     assert client.get(reverse("imports:errors", kwargs={"job_id": job.pk})).status_code == 404
     ImportJob.objects.filter(pk=job.pk).update(error_file_path="/etc/passwd")
     assert client.get(reverse("imports:errors", kwargs={"job_id": job.pk})).status_code == 404
+
+
+def test_a_file_that_cannot_be_read_to_the_end_fails_the_check_with_its_reason(company, var):
+    body = ("客户名称,手机\n" + "".join(f"客户{i},1380013{i % 10000:04d}\n" for i in range(20000))).encode("utf-8")
+    body += "坏客户,13800138000\n".encode("gbk")  # a GBK line deep inside a UTF-8 file
+    client = signed_in(company.manager_a)
+    upload(client, SimpleUploadedFile("mixed.csv", body, content_type="text/csv"))
+    job = ImportJob.objects.get()
+    assert job.encoding == "utf-8"
+    response = client.post(
+        reverse("imports:mapping", kwargs={"job_id": job.pk}), mapping_data(job, {"客户名称": "name", "手机": "phone"})
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("imports:job", kwargs={"job_id": job.pk})
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and "20002" in job.message
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="import-failed"' in page and "20002" in page
+    assert reverse("imports:start", kwargs={"job_id": job.pk}) not in page  # nothing to resume
+    assert Customer.objects.count() == 0
+
+
+VCARDS = (
+    "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+    "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E5=BC=A0;=E4=BC=9F;;;\r\n"
+    "ORG;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E6=98=9F=E6=B2=B3=E7=A7=91=E6=8A=80\r\n"
+    "TEL;CELL:13800138000\r\nEMAIL;INTERNET:zhang@xinghe.example\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Li Na\r\nORG:星河科技;采购部\r\nTITLE:采购经理\r\n"
+    "TEL;TYPE=CELL:13900139000\r\nUID:card-2\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Nobody\r\nORG:不存在的公司\r\nEND:VCARD\r\n"
+).encode()
+
+
+def test_vcard_contacts_through_the_wizard(company, var, django_capture_on_commit_callbacks):
+    from bridgecrm.customers import services as customer_services
+    from bridgecrm.customers.models import Contact
+
+    customer_services.customer_create(actor=company.manager_a, name="星河科技")
+    client = signed_in(company.manager_a)
+    upload(client, SimpleUploadedFile("phone.vcf", VCARDS, content_type="text/vcard"), kind="contacts")
+    job = ImportJob.objects.get()
+    page = client.get(reverse("imports:mapping", kwargs={"job_id": job.pk}))
+    initial = page.context["form"].initial
+    chosen = {h: initial[f"col_{i}"] for i, h in enumerate(job.headers) if initial[f"col_{i}"]}
+    assert chosen == {
+        "Name": "name",
+        "Organization": "customer",
+        "Title": "title",
+        "Mobile": "phone",
+        "Email": "email",
+        "Note": "notes",
+    }
+    assert initial["external_id_column"] == "UID"
+    response = client.post(
+        reverse("imports:mapping", kwargs={"job_id": job.pk}), mapping_data(job, chosen, external_id_column="UID")
+    )
+    assert response.status_code == 302, response.content.decode()[:1500]
+    job.refresh_from_db()
+    assert (job.rows_read, job.created_count, job.failed_count) == (3, 2, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("imports:start", kwargs={"job_id": job.pk}))
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE
+    contacts = sorted(Contact.objects.values_list("name", "customer__name"))
+    assert contacts == [("Li Na", "星河科技"), ("张伟", "星河科技")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import importlib
 import io
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,9 @@ def test_import_wizard_with_a_gbk_csv(
     page = browser_page
     customer_services.customer_create(actor=company.manager_a, name="上海星辰科技有限公司")
 
+    # Warm the live server up (first request loads URL conf and templates) before the browser's
+    # 10-second timeouts start counting: on a busy machine that first load can take longer.
+    urllib.request.urlopen(f"{live_server.url}/accounts/login/", timeout=120).read()
     page.set_viewport_size(DESKTOP)
     sign_in(page, company.manager_a.username)
     page.wait_for_url(f"{live_server.url}/")

@@ -15,7 +15,9 @@ from typing import Any
 
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from bridgecrm.activities.models import Notification
 from bridgecrm.imports import engine, services
 from bridgecrm.imports.models import ImportJob
 from bridgecrm.web.tests import matrix_support
@@ -24,10 +26,13 @@ from bridgecrm.web.tests.matrix_support import (
     LOGIN,
     NOT_FOUND,
     OK,
+    OK_SAVED,
     SAVED,
+    UNAUTHENTICATED,
     Case,
     Outcome,
     World,
+    api_user,
     row,
     url,
 )
@@ -58,6 +63,9 @@ def build(world: World) -> None:
     services.import_job_configure(actor=manager, job=done, mapping=MAPPING)
     done = engine.run_job(done, dry_run=False)
     assert done.status == "done" and done.failed_count == 1 and done.error_file_path
+    # The finished import told manager A (IMPORT_DONE); mark it read so that the inbox rows'
+    # "mark all read" still finds nothing to change.
+    Notification.objects.filter(recipient=manager, read_at__isnull=True).update(read_at=timezone.now())
     world.extra["import_uploaded"] = uploaded
     world.extra["import_checked"] = checked
     world.extra["import_done"] = done
@@ -93,6 +101,18 @@ def starter_and_admin(outcome: Outcome) -> dict[str, Outcome]:
     return {**importers(outcome), "manager_b": NOT_FOUND}
 
 
+def api_importers(outcome: Outcome) -> dict[str, Outcome]:
+    return {**importers(outcome), "anonymous": UNAUTHENTICATED}
+
+
+def api_starter_and_admin(outcome: Outcome) -> dict[str, Outcome]:
+    return {**starter_and_admin(outcome), "anonymous": UNAUTHENTICATED}
+
+
+def api_lists_job(w: World, response: Any) -> bool:
+    return done_pk(w) in {item["id"] for item in response.json()["items"]}
+
+
 def web_lists_job(w: World, response: Any) -> bool:
     return done_pk(w) in {job.pk for job in response.context["jobs"]}
 
@@ -114,6 +134,11 @@ def mapping_data(w: World) -> dict[str, Any]:
 
 
 IM = "imports:"
+A = "api-1.0.0:"
+# The upload is multipart (a file and form fields); the matrix sends JSON bodies, which the schema
+# refuses before any code runs (422 for every signed-in actor, nothing stored). Who may upload is
+# tested with real multipart requests in imports/tests/test_views_api.py.
+REFUSED_SHAPE = Outcome("422", 422)
 REDIRECT_TO_PAGE = Outcome("302→page", 302)  # a job page sends the actor to the step the job is at
 
 ROWS: list[Case] = [
@@ -153,5 +178,43 @@ ROWS: list[Case] = [
         url(IM + "errors", job_id=checked_pk),
         starter_and_admin(OK),
         variant="of the check",
+    ),
+    Case(
+        A + "imports_list",
+        "GET",
+        url(A + "imports_list"),
+        api_importers(OK),
+        operation="GET /api/v1/imports",
+        probe=api_lists_job,
+        probe_seen_by=frozenset({"manager_a", "admin"}),
+    ),
+    Case(
+        A + "import_create",
+        "POST",
+        url(A + "import_create"),
+        api_user(REFUSED_SHAPE),
+        data=lambda w: {"kind": "customers"},
+        operation="POST /api/v1/imports",
+    ),
+    Case(
+        A + "import_detail",
+        "GET",
+        url(A + "import_detail", job_id=done_pk),
+        api_starter_and_admin(OK),
+        operation="GET /api/v1/imports/{job_id}",
+    ),
+    Case(
+        A + "import_start",
+        "POST",
+        url(A + "import_start", job_id=checked_pk),
+        api_starter_and_admin(OK_SAVED),
+        operation="POST /api/v1/imports/{job_id}/start",
+    ),
+    Case(
+        A + "import_errors",
+        "GET",
+        url(A + "import_errors", job_id=done_pk),
+        api_starter_and_admin(OK),
+        operation="GET /api/v1/imports/{job_id}/errors",
     ),
 ]
