@@ -287,7 +287,7 @@ def _run_raw(path: Path) -> int:
                     r[3],
                     r[4],
                     "",
-                    r[5] or None,
+                    r[5] if r[5].isdigit() else None,
                     "CNY",
                     now,
                     now,
