@@ -375,6 +375,11 @@ def notification_text(notification: Notification) -> str:
             "by": p.get("by", ""),
             "name": p.get("name", ""),
         }
+    if kind == NotificationKind.IMPORT_DONE:
+        return _(
+            "Import of %(file)s finished: %(created)s created, %(updated)s updated, %(skipped)s skipped, "
+            "%(failed)s failed"
+        ) % {k: p.get(k, "") for k in ("file", "created", "updated", "skipped", "failed")}
     return str(p.get("text", "")) or _("Notification")
 
 

@@ -18,6 +18,7 @@ from bridgecrm.api import (
     customers,
     customization,
     deals,
+    imports,
     pipeline,
     pool,
     quotes,
@@ -102,3 +103,4 @@ api.add_router("/", tiers.router)
 api.add_router("/", collab.router)
 api.add_router("/", customization.router)
 api.add_router("/", pool.router)
+api.add_router("/", imports.router)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("bridgecrm.collab.urls")),
     path("", include("bridgecrm.customization.urls")),
     path("", include("bridgecrm.pool.urls")),
+    path("", include("bridgecrm.imports.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

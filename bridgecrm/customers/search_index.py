@@ -8,6 +8,8 @@ rebuilds the index from the tables. PostgreSQL uses trigram indexes instead (``c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connections
@@ -69,3 +71,31 @@ def rebuild(using: str = "default") -> None:
     with connection.cursor() as cursor:
         for _table, fts in TABLES:
             cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+
+
+@contextmanager
+def bulk_insert(using: str = "default") -> Iterator[None]:
+    """Index rows inserted in bulk (the import) in one statement per table instead of one trigger
+    call per row, which costs FTS5 ~0.4 ms a row against ~0.05 ms for the set.
+
+    Call inside the transaction that inserts (SQLite's IMMEDIATE transactions hold the only write
+    lock, so every row above the highest id seen at the start is ours): the AFTER INSERT triggers
+    are dropped, the block runs, then the new rows are indexed and the triggers put back, all in
+    that same transaction, so a rollback restores the triggers too. Nothing to do on PostgreSQL."""
+    connection = connections[using]
+    if connection.vendor != "sqlite" or not connection.in_atomic_block or not sqlite_fts_ready(using):
+        yield
+        return
+    with connection.cursor() as cursor:
+        before = {}
+        for table, fts in TABLES:
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+            before[table] = cursor.fetchone()[0]
+            cursor.execute(f"DROP TRIGGER {fts}_ai")
+    yield
+    with connection.cursor() as cursor:
+        for table, fts in TABLES:
+            cursor.execute(
+                f"INSERT INTO {fts}(rowid, name) SELECT id, name FROM {table} WHERE id > %s", [before[table]]
+            )
+            cursor.execute(_create_sql(table, fts)[1])

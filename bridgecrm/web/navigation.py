@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from bridgecrm.imports import policies as import_policies
 from bridgecrm.pipeline import policies as pipeline_policies
 from bridgecrm.users import policies
 
@@ -49,6 +50,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Document settings"), "contracts:document_settings", lambda u: u.can("company.manage"), "admin"),
     NavItem(_("Pool rules"), "pool:rules", lambda u: u.can("pool.manage"), "admin"),
     NavItem(_("Duplicates"), "customers:duplicates", lambda u: u.can("customers.merge"), "admin"),
+    NavItem(_("Imports"), "imports:list", import_policies.may_import, "admin"),
     NavItem(_("Audit trail"), "users:audit_search", policies.may_search_audit, "admin"),
     NavItem(_("API docs"), "api-1.0.0:openapi-view", policies.may_use_api, "admin"),
 )

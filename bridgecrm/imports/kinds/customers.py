@@ -1,0 +1,411 @@
+"""Customers, each optionally with its primary contact (name, phone, e-mail) on the same row.
+
+Duplicates by the exact keys of the duplicate check (customers/normalise.py): the name key, a
+contact's phone in E.164 and a contact's e-mail, looked up in bulk for the whole batch across all
+customers (owned, pooled and other teams'). An external id found in ``ExternalRef`` is the same
+record: a re-run of the file changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from bridgecrm.customers.models import (
+    Contact,
+    ContactPhone,
+    Country,
+    Customer,
+    CustomerKind,
+    CustomerSource,
+    Industry,
+    LifecycleStage,
+    Province,
+    SizeBand,
+)
+from bridgecrm.customers.normalise import name_key
+from bridgecrm.customers.phones import Phone
+from bridgecrm.customers.services import MAX_POTENTIAL
+from bridgecrm.customization.models import Entity
+from bridgecrm.imports import fastsql
+from bridgecrm.imports.kinds import base
+from bridgecrm.imports.kinds.base import BatchResult, Context, Row, RowError, Target
+from bridgecrm.imports.models import ExternalRef, ImportKind, OnDuplicate
+from bridgecrm.users.models import User
+
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+FACTS = (
+    "kind",
+    "name",
+    "lifecycle_stage",
+    "source",
+    "industry",
+    "country",
+    "province",
+    "city",
+    "size",
+    "estimated_annual_potential",
+    "currency",
+)
+CHOICES = (
+    ("kind", CustomerKind),
+    ("lifecycle_stage", LifecycleStage),
+    ("source", CustomerSource),
+    ("industry", Industry),
+    ("country", Country),
+    ("province", Province),
+    ("size", SizeBand),
+)
+
+
+@dataclass
+class Prepared:
+    row: Row
+    facts: dict[str, Any]
+    owner: User
+    key: str
+    contact_name: str
+    contact_title: str
+    email: str
+    wechat: str
+    phones: list[Phone]
+    given: set[str] = field(default_factory=set)  # the fact fields the row gives (for updates)
+    pending: Customer | None = None
+
+
+class CustomersKind(base.Kind):
+    code = ImportKind.CUSTOMERS
+    label = _("Customers")
+    entity = Entity.CUSTOMER
+    targets = (
+        Target("name", _("Name"), required=True),
+        Target("kind", _("Kind")),
+        Target("lifecycle_stage", _("Lifecycle stage")),
+        Target("source", _("Source")),
+        Target("industry", _("Industry")),
+        Target("country", _("Country")),
+        Target("province", _("Province")),
+        Target("city", _("City")),
+        Target("size", _("Size")),
+        Target("estimated_annual_potential", _("Estimated annual potential")),
+        Target("currency", _("Currency")),
+        Target("owner", _("Owner")),
+        Target("contact_name", _("Contact name")),
+        Target("contact_title", _("Contact title")),
+        Target("phone", _("Phone")),
+        Target("email", _("E-mail")),
+        Target("wechat", _("WeChat ID")),
+    )
+
+    def clean(self, ctx: Context, row: Row, users: dict[str, User | None]) -> Prepared:
+        v = row.values
+        facts: dict[str, Any] = {
+            "name": base.text(v, "name", 200, required=True),
+            "kind": CustomerKind.COMPANY,
+            "lifecycle_stage": LifecycleStage.LEAD,
+            "source": "",
+            "industry": "",
+            "country": Country.CN,
+            "province": "",
+            "city": "",
+            "size": "",
+            "estimated_annual_potential": None,
+            "currency": "CNY",
+        }
+        # Only the columns the row has: most files give a few of these.
+        for name, choices in CHOICES:
+            if name in v:
+                facts[name] = base.choice(v, name, choices)
+        if "city" in v:
+            facts["city"] = base.text(v, "city", 60)
+        if "estimated_annual_potential" in v:
+            facts["estimated_annual_potential"] = base.amount(v, "estimated_annual_potential", maximum=MAX_POTENTIAL)
+        if "currency" in v:
+            facts["currency"] = v["currency"].upper()
+        if facts["province"] and facts["country"] != Country.CN:
+            raise RowError(_("A province is only given for customers in China."), "province")
+        if not CURRENCY_RE.match(facts["currency"]):
+            raise RowError(_("Enter a three-letter currency code such as CNY."), "currency")
+        key = name_key(facts["name"])
+        if not key:
+            raise RowError(_("The name has no letters or digits."), "name")
+        return Prepared(
+            row=row,
+            facts=facts,
+            owner=base.owner_for(ctx, row, users),
+            key=key,
+            contact_name=base.text(v, "contact_name", 100) if "contact_name" in v else "",
+            contact_title=base.text(v, "contact_title", 100) if "contact_title" in v else "",
+            email=base.email_value(v, "email") if "email" in v else "",
+            wechat=base.text(v, "wechat", 64) if "wechat" in v else "",
+            phones=base.phone_list(v, "phone") if "phone" in v else [],
+            given={f for f in FACTS if f in v},
+        )
+
+    def process(self, ctx: Context, rows: Sequence[Row]) -> BatchResult:
+        result = BatchResult()
+        users = base.users_by_text(ctx, base.column_values(rows, "owner"))
+        refs = base.external_refs(self.code, (r.external_id for r in rows))
+        prepared: list[Prepared] = []
+        for row in rows:
+            try:
+                item = self.clean(ctx, row, users)
+                item.facts["custom"] = base.custom_values(ctx, row.values, current=None, creating=True)
+            except RowError as exc:
+                result.fail(row, exc)
+                continue
+            prepared.append(item)
+
+        # The exact keys of the whole batch, one query each, across every customer.
+        keys = {p.key for p in prepared}
+        by_name: dict[str, int] = {}
+        for key, pk in (
+            Customer.objects.filter(name_key__in=keys, deleted_at__isnull=True)
+            .order_by("id")
+            .values_list("name_key", "pk")
+        ):
+            by_name.setdefault(key, pk)
+        numbers = {ph.e164 for p in prepared for ph in p.phones}
+        by_phone: dict[str, int] = {}
+        if numbers:
+            for e164, pk in (
+                ContactPhone.objects.filter(e164__in=numbers, contact__customer__deleted_at__isnull=True)
+                .order_by("id")
+                .values_list("e164", "contact__customer_id")
+            ):
+                by_phone.setdefault(e164, pk)
+        emails = {p.email for p in prepared if p.email}
+        by_email: dict[str, int] = {}
+        if emails:
+            for email, pk in (
+                Contact.objects.filter(email__in=emails, customer__deleted_at__isnull=True)
+                .order_by("id")
+                .values_list("email", "customer_id")
+            ):
+                by_email.setdefault(email, pk)
+
+        pending_by_key: dict[tuple[str, str], Prepared] = {}
+        to_create: list[Prepared] = []
+        to_update: dict[int, list[Prepared]] = {}
+        links: dict[str, int] = {}  # external id → existing customer, for rows matched to one
+        batch_ext: set[str] = set()
+        for p in prepared:
+            ext = p.row.external_id
+            if ext and (ext in batch_ext or ext in ctx.seen.get("ext", {})):
+                result.skipped += 1  # the same external id twice in the file: the first row wins
+                continue
+            if ext:
+                batch_ext.add(ext)
+                ctx.remember("ext", ext, p.row.number)
+            if ext and ext in refs:
+                if ctx.on_duplicate == OnDuplicate.UPDATE:
+                    to_update.setdefault(refs[ext], []).append(p)
+                else:
+                    result.skipped += 1
+                continue
+            match = self._match(p, by_name, by_phone, by_email)
+            earlier = self._earlier(ctx, p, pending_by_key)
+            if match is not None or earlier is not None:
+                column, value, existing = match or earlier  # type: ignore[misc]
+                result.findings.append(
+                    {
+                        "row": p.row.number,
+                        "column": column,
+                        "value": value,
+                        "existing": existing,
+                        "name": p.facts["name"],
+                    }
+                )
+                if ctx.on_duplicate == OnDuplicate.SKIP:
+                    result.skipped += 1
+                    if ext and match is not None:
+                        links[ext] = match[2]
+                    continue
+                if ctx.on_duplicate == OnDuplicate.UPDATE:
+                    if match is not None:
+                        to_update.setdefault(match[2], []).append(p)
+                        if ext:
+                            links[ext] = match[2]
+                    else:
+                        result.merged += 1  # a later row of the file updates the record an earlier one creates
+                        self._merge_into_pending(pending_by_key, p)
+                    continue
+            to_create.append(p)
+            for space_key in self._keys(p):
+                pending_by_key.setdefault(space_key, p)
+                ctx.remember(space_key[0], space_key[1], p.row.number)
+
+        self._apply_updates(ctx, to_update, result)
+        if ctx.dry_run:
+            result.created = [0] * len(to_create)
+            return result
+        self._create(ctx, to_create, result)
+        if links:
+            ExternalRef.objects.bulk_create(
+                [ExternalRef(kind=self.code, external_id=e, object_id=pk, job=ctx.job) for e, pk in links.items()],
+                ignore_conflicts=True,
+            )
+        return result
+
+    @staticmethod
+    def _keys(p: Prepared) -> list[tuple[str, str]]:
+        return [("name", p.key), *(("phone", ph.e164) for ph in p.phones), *([("email", p.email)] if p.email else [])]
+
+    @staticmethod
+    def _match(
+        p: Prepared, by_name: dict[str, int], by_phone: dict[str, int], by_email: dict[str, int]
+    ) -> tuple[str, str, int] | None:
+        if p.key in by_name:
+            return ("name", p.facts["name"], by_name[p.key])
+        for ph in p.phones:
+            if ph.e164 in by_phone:
+                return ("phone", ph.e164, by_phone[ph.e164])
+        if p.email and p.email in by_email:
+            return ("email", p.email, by_email[p.email])
+        return None
+
+    def _earlier(
+        self, ctx: Context, p: Prepared, pending: dict[tuple[str, str], Prepared]
+    ) -> tuple[str, str, int] | None:
+        """A row earlier in the file with the same key: in this batch, or (dry run) in an earlier one."""
+        for space, key in self._keys(p):
+            other = pending.get((space, key))
+            if other is not None:
+                return (space, key, 0)
+            if ctx.dry_run and key in ctx.seen.get(space, {}):
+                return (space, key, 0)
+        return None
+
+    def _merge_into_pending(self, pending: dict[tuple[str, str], Prepared], p: Prepared) -> None:
+        for space_key in self._keys(p):
+            other = pending.get(space_key)
+            if other is not None:
+                other.facts.update({f: p.facts[f] for f in p.given})
+                other.facts["custom"] = {**other.facts["custom"], **p.facts["custom"]}
+                return
+
+    def _apply_updates(self, ctx: Context, to_update: dict[int, list[Prepared]], result: BatchResult) -> None:
+        if not to_update:
+            return
+        from bridgecrm.customers import policies as customer_policies
+
+        visible = set(Customer.objects.visible_to(ctx.actor).filter(pk__in=to_update).values_list("pk", flat=True))
+        existing = {c.pk: c for c in Customer.objects.filter(pk__in=visible).select_related("owner__team")}
+        changed: list[Customer] = []
+        fields: set[str] = set()
+        now = timezone.now()
+        for pk, items in to_update.items():
+            customer = existing.get(pk)
+            if customer is None:
+                for p in items:
+                    result.fail(p.row, RowError(_("A duplicate exists that you may not change.")))
+                continue
+            new: dict[str, Any] = {}
+            for p in items:
+                new.update({f: p.facts[f] for f in p.given})
+                custom_raw = {
+                    k[len(base.CUSTOM_PREFIX) :]: v for k, v in p.row.values.items() if k.startswith(base.CUSTOM_PREFIX)
+                }
+                if custom_raw:
+                    try:
+                        new["custom"] = base.custom_values(
+                            ctx, p.row.values, current=new.get("custom", customer.custom), creating=False
+                        )
+                    except RowError as exc:
+                        result.fail(p.row, exc)
+                        continue
+                if (
+                    "owner" in p.row.values
+                    and p.owner.pk != customer.owner_id
+                    and customer_policies.may_reassign(ctx.actor, customer)
+                ):
+                    new["owner_id"] = p.owner.pk
+                    new["team_id"] = p.owner.team_id
+            if "name" in new:
+                new["name_key"] = name_key(new["name"])
+            diff = base.changes_of(customer, new)
+            if not diff:
+                result.skipped += len(items)
+                continue
+            result.updated[pk] = diff
+            if ctx.dry_run:
+                continue
+            for name in diff:
+                setattr(customer, name, new[name])
+            if "owner_id" in diff:
+                customer.owner_since, customer.pooled_at = now, None
+                fields.update({"owner_since", "pooled_at"})
+            customer.version += 1
+            customer.updated_at = now
+            fields.update(diff)
+            changed.append(customer)
+        if changed:
+            Customer.objects.bulk_update(changed, sorted(fields | {"version", "updated_at"}), batch_size=500)
+
+    def _create(self, ctx: Context, items: list[Prepared], result: BatchResult) -> None:
+        if not items:
+            return
+        now = fastsql.adapt_datetime(timezone.now())
+        customer_columns = (
+            *FACTS,
+            "owner_id",
+            "team_id",
+            "created_at",
+            "updated_at",
+            "owner_since",
+            "name_key",
+            "custom",
+        )
+        customer_ids = fastsql.insert_rows(
+            Customer,
+            customer_columns,
+            [
+                (
+                    *(p.facts[f] for f in FACTS[:9]),
+                    fastsql.adapt_decimal(p.facts["estimated_annual_potential"], 14, 2),
+                    p.facts["currency"],
+                    p.owner.pk,
+                    p.owner.team_id,
+                    now,
+                    now,
+                    now,
+                    p.key,
+                    fastsql.adapt_json(p.facts["custom"]),
+                )
+                for p in items
+            ],
+        )
+        with_contact = [
+            (p, pk)
+            for p, pk in zip(items, customer_ids, strict=True)
+            if p.contact_name or p.email or p.phones or p.wechat
+        ]
+        contact_ids = fastsql.insert_rows(
+            Contact,
+            ("customer_id", "name", "title", "email", "wechat", "is_primary", "created_at", "updated_at"),
+            [
+                (pk, p.contact_name or p.facts["name"][:100], p.contact_title, p.email, p.wechat, True, now, now)
+                for p, pk in with_contact
+            ],
+        )
+        fastsql.insert_rows(
+            ContactPhone,
+            ("contact_id", "raw", "e164", "kind"),
+            [
+                (contact_id, ph.raw, ph.e164, ph.kind)
+                for (p, _pk), contact_id in zip(with_contact, contact_ids, strict=True)
+                for ph in p.phones
+            ],
+        )
+        refs = [
+            (self.code, p.row.external_id, pk, ctx.job.pk)
+            for p, pk in zip(items, customer_ids, strict=True)
+            if p.row.external_id
+        ]
+        fastsql.insert_rows(ExternalRef, ("kind", "external_id", "object_id", "job_id"), refs)
+        result.created = customer_ids

@@ -1,0 +1,109 @@
+"""Payments received (回款) against contracts named by their number.
+
+Each payment goes through ``contracts.services.payments.payment_record`` in its own savepoint: it
+allocates the money to the contract's payment plan oldest due first and keeps the contract's
+received total, rules an import must not bypass. So a payment is audited on its own, unlike the
+other kinds' one event per batch; payments come in hundreds, not hundreds of thousands. The same
+contract, day, amount and reference is a duplicate.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from bridgecrm.contracts.models import Contract, ContractStatus, Payment, PaymentMethod
+from bridgecrm.contracts.services.payments import payment_record
+from bridgecrm.core.errors import ApplicationError
+from bridgecrm.imports.kinds import base
+from bridgecrm.imports.kinds.base import BatchResult, Context, Row, RowError, Target
+from bridgecrm.imports.models import ExternalRef, ImportKind, OnDuplicate
+
+MAX_PAYMENT = decimal.Decimal("99999999999999.99")
+
+
+class PaymentsKind(base.Kind):
+    code = ImportKind.PAYMENTS
+    label = _("Payments")
+    targets = (
+        Target("contract", _("Contract number"), required=True),
+        Target("received_on", _("Received on"), required=True),
+        Target("amount", _("Amount"), required=True),
+        Target("method", _("Method")),
+        Target("reference", _("Reference")),
+        Target("note", _("Note")),
+    )
+
+    def process(self, ctx: Context, rows: Sequence[Row]) -> BatchResult:
+        result = BatchResult()
+        numbers = base.column_values(rows, "contract")
+        contracts = {c.number: c for c in Contract.objects.visible_to(ctx.actor).filter(number__in=numbers)}
+        refs = base.external_refs(self.code, (r.external_id for r in rows))
+        prepared: list[tuple[Row, Contract, dict[str, Any]]] = []
+        today = timezone.localdate()
+        for row in rows:
+            v = row.values
+            try:
+                contract = contracts.get(v.get("contract", ""))
+                if contract is None:
+                    raise RowError(
+                        _("No contract “%(value)s” that you can see.") % {"value": v.get("contract", "")[:80]},
+                        "contract",
+                    )
+                if contract.status == ContractStatus.DRAFT:
+                    raise RowError(_("Activate the contract before recording payments."), "contract")
+                received = base.date_value(v, "received_on", required=True)
+                assert received is not None
+                if received > today:
+                    raise RowError(_("A payment cannot be received in the future."), "received_on")
+                facts: dict[str, Any] = {
+                    "received_on": received,
+                    "amount": base.amount(v, "amount", maximum=MAX_PAYMENT, positive=True, required=True),
+                    "method": base.choice(v, "method", PaymentMethod, PaymentMethod.BANK_TRANSFER),
+                    "reference": base.text(v, "reference", 100),
+                    "note": base.long_text(v, "note", 500),
+                }
+            except RowError as exc:
+                result.fail(row, exc)
+                continue
+            prepared.append((row, contract, facts))
+        existing = set(
+            Payment.objects.filter(contract__in={c.pk for _r, c, _f in prepared}).values_list(
+                "contract_id", "received_on", "amount", "reference"
+            )
+        )
+        for row, contract, facts in prepared:
+            if row.external_id and row.external_id in refs:
+                result.skipped += 1
+                continue
+            key = (contract.pk, facts["received_on"], facts["amount"], facts["reference"])
+            space_key = "|".join(str(k) for k in key)
+            if key in existing or space_key in ctx.seen.get("payment", {}):
+                result.findings.append(
+                    {"row": row.number, "column": "amount", "value": str(facts["amount"]), "existing": 0}
+                )
+                if ctx.on_duplicate != OnDuplicate.CREATE:
+                    result.skipped += 1
+                    continue
+            existing.add(key)
+            ctx.remember("payment", space_key, row.number)
+            if ctx.dry_run:
+                result.created.append(0)
+                continue
+            try:
+                with transaction.atomic():
+                    payment = payment_record(actor=ctx.actor, contract=contract, **facts)
+                    if row.external_id:
+                        ExternalRef.objects.create(
+                            kind=self.code, external_id=row.external_id, object_id=payment.pk, job=ctx.job
+                        )
+            except ApplicationError as exc:
+                result.fail(row, exc)
+                continue
+            result.created.append(payment.pk)
+        return result
