@@ -53,6 +53,11 @@ CUSTOMER_COLUMNS = (
     "version",
     "last_follow_up_at",
     "next_follow_up_on",
+    "name_key",
+    "tier",
+    "is_protected",
+    "custom",
+    "owner_since",
 )
 CONTACT_COLUMNS = (
     "customer_id",
@@ -65,6 +70,7 @@ CONTACT_COLUMNS = (
     "notes",
     "created_at",
     "updated_at",
+    "custom",
 )
 PHONE_COLUMNS = ("contact_id", "raw", "e164", "kind")
 FOLLOW_UP_COLUMNS = (
@@ -108,6 +114,7 @@ DEAL_COLUMNS = (
     "created_at",
     "updated_at",
     "version",
+    "custom",
 )
 STAGE_CHANGE_COLUMNS = (
     "deal_id",
@@ -322,6 +329,7 @@ def generate_crm(
         ZH_WORDS,
     )
     from bridgecrm.customers.models import Customer
+    from bridgecrm.customers.normalise import name_key
     from bridgecrm.customers.search_index import rebuild
 
     existing = Customer.objects.count()
@@ -420,6 +428,11 @@ def generate_crm(
                 1,
                 plan.last,
                 plan.next_on,
+                name_key(name),
+                "",
+                False,
+                "{}",
+                plan.created,
             )
 
     before = max_id("customers_customer")
@@ -444,7 +457,7 @@ def generate_crm(
 
     before = max_id("customers_contact")
     log(f"inserting {scale.contacts:,} contacts")
-    counts["contacts"] = insert_rows("customers_contact", CONTACT_COLUMNS, contacts())
+    counts["contacts"] = insert_rows("customers_contact", CONTACT_COLUMNS, ((*row, "{}") for row in contacts()))
     contact_ids = new_ids("customers_contact", before)
     first_contact: list[int] = []
     pos = 0
@@ -571,7 +584,7 @@ def generate_crm(
         deal_customers.append((customer_ids[ci], plan, d))
     before = max_id("pipeline_deal")
     log(f"inserting {scale.deals:,} deals ({scale.open_deals:,} open in pipeline {main_pipeline})")
-    counts["deals"] = insert_rows("pipeline_deal", DEAL_COLUMNS, deal_rows)
+    counts["deals"] = insert_rows("pipeline_deal", DEAL_COLUMNS, ((*row, "{}") for row in deal_rows))
     deal_ids = new_ids("pipeline_deal", before)
 
     def stage_changes() -> Iterator[tuple[Any, ...]]:

@@ -88,12 +88,12 @@ def test_only_the_author_edits_and_deletes_through_the_pages(company, customer) 
     assert manager.post(reverse("collab:comment_delete", kwargs={"comment_id": comment.pk})).status_code == 403
     owner = signed_in(company.owner)
     assert owner.get(edit).status_code == 200
-    assert owner.post(edit, {"body": "v2"}).status_code == 302
+    assert owner.post(edit, {"body": "second version of it"}).status_code == 302
     page = owner.get(f"/customers/{customer.pk}/").content.decode()
-    assert "v2" in page and 'data-testid="comment-edited"' in page
+    assert "second version of it" in page and 'data-testid="comment-edited"' in page
     assert owner.post(reverse("collab:comment_delete", kwargs={"comment_id": comment.pk})).status_code == 302
     page = owner.get(f"/customers/{customer.pk}/").content.decode()
-    assert "This comment was deleted." in page and "v2" not in page
+    assert "This comment was deleted." in page and "second version of it" not in page
     assert owner.get(edit).status_code == 404
 
 
