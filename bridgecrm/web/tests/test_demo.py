@@ -60,7 +60,7 @@ def test_sizes_are_about_right(world: dict[str, int]) -> None:
     assert Contact.objects.filter(is_primary=True).count() == SIZE.customers
     assert Deal.objects.count() == world["deals"] == SIZE.deals
     assert FollowUp.objects.count() == world["follow_ups"] == SIZE.follow_ups
-    owners = Customer.objects.values("owner").distinct().count()
+    owners = Customer.objects.filter(owner__isnull=False).values("owner").distinct().count()
     assert Task.objects.count() == owners * SIZE.tasks_per_person
     assert Quote.objects.count() == world["quotes"] > SIZE.deals // 5
     won = Deal.objects.filter(status="won").count()
@@ -306,9 +306,10 @@ def test_follow_ups_are_spread_like_work_and_customers_agree_with_them(world: di
 
 
 def test_each_rep_has_a_day_to_plan(world: dict[str, int]) -> None:
-    owners = set(Customer.objects.values_list("owner", flat=True))
-    due_today = set(Customer.objects.filter(next_follow_up_on=TODAY).values_list("owner", flat=True))
-    overdue = set(Customer.objects.filter(next_follow_up_on__lt=TODAY).values_list("owner", flat=True))
+    owned = Customer.objects.filter(owner__isnull=False)
+    owners = set(owned.values_list("owner", flat=True))
+    due_today = set(owned.filter(next_follow_up_on=TODAY).values_list("owner", flat=True))
+    overdue = set(owned.filter(next_follow_up_on__lt=TODAY).values_list("owner", flat=True))
     assert due_today == owners
     assert len(overdue) >= len(owners) - 2
     start, end = local_at(TODAY, 0), local_at(TODAY, 24 * 60)
@@ -320,3 +321,23 @@ def test_each_rep_has_a_day_to_plan(world: dict[str, int]) -> None:
         assert tasks.filter(due_at__gte=end).exists()
     assert not Task.objects.filter(done_at__gt=NOW).exists()
     assert not Task.objects.filter(remind_at__lte=NOW, reminded_at__isnull=True).exists()
+
+
+def test_the_pool_holds_neglected_customers_each_explained_and_the_rules_recycle_no_more(
+    world: dict[str, int],
+) -> None:
+    from bridgecrm.pool.models import PoolEvent
+    from bridgecrm.pool.services import pool_recycle
+
+    pooled = Customer.objects.filter(owner__isnull=True, pooled_at__isnull=False)
+    assert pooled.count() == world["in the public pool"] > 0
+    assert not pooled.filter(deals__status="open").exists()
+    explained = set(PoolEvent.objects.filter(kind="recycled").values_list("customer_id", flat=True))
+    assert set(pooled.values_list("pk", flat=True)) <= explained
+    assert pool_recycle(now=NOW).recycled == 0
+
+
+def test_every_customer_has_a_tier_and_the_grid_is_used(world: dict[str, int]) -> None:
+    assert world["tiered"] == Customer.objects.count()
+    tiers = set(Customer.objects.values_list("tier", flat=True))
+    assert "" not in tiers and len(tiers) >= 3

@@ -17,6 +17,8 @@ from bridgecrm.contracts.demo import create_demo_contracts
 from bridgecrm.customers.demo import create_demo_customers
 from bridgecrm.pipeline.demo import create_demo_pipeline
 from bridgecrm.pipeline.demo_deals import create_demo_deals, local_at
+from bridgecrm.pool.demo import create_demo_pool
+from bridgecrm.tiers.services import tiers_recompute
 from bridgecrm.users.demo import DemoAccount, create_demo_company, demo_exists
 from bridgecrm.users.models import User
 
@@ -87,6 +89,9 @@ def create_demo(*, seed: int, now: dt.datetime, size: DemoSize) -> tuple[list[De
             tasks_per_person=size.tasks_per_person,
         )
         counts.update(follow_ups=activities.follow_ups, tasks=activities.tasks)
+        counts["in the public pool"] = create_demo_pool(seed=seed, now=now)
+    # Tiers from the demo's payments, deals and potential, as the nightly job would compute them.
+    counts["tiered"] = tiers_recompute(today=now.date()).customers
     return accounts, counts
 
 
