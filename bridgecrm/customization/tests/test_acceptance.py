@@ -1,12 +1,14 @@
 """THE acceptance test of custom fields: within one test and without code changes, a field added
 through the admin page is used in the customer list's filter, its export, and the API (write, read,
-filter and the OpenAPI document). The import part joins when the importer is merged: it uses
-``selectors.fields_for(entity, actor, editable=True)`` and ``values.clean_values``."""
+filter and the OpenAPI document) and an import (a GBK CSV whose column is headed with the field's
+Chinese label: the mapping is suggested from it and the values are checked by type)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +17,9 @@ from bridgecrm.conftest import Company, signed_in
 from bridgecrm.customers import services as customer_services
 from bridgecrm.customers.models import Customer
 from bridgecrm.customization.models import FieldDefinition
+from bridgecrm.imports import kinds as import_kinds
+from bridgecrm.imports import services as import_services
+from bridgecrm.imports.mapping import suggest
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +29,9 @@ def _csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body)))
 
 
-def test_a_field_added_in_the_ui_works_in_list_filter_export_and_api(company: Company) -> None:
+def test_a_field_added_in_the_ui_works_in_list_filter_export_import_and_api(
+    company: Company, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
     admin = signed_in(company.admin)
     # Given: an admin adds a single-select field "Contract tier" to customers through the page.
     response = admin.post(
@@ -64,6 +71,23 @@ def test_a_field_added_in_the_ui_works_in_list_filter_export_and_api(company: Co
     assert rows[0][-1] == "Contract tier"
     assert [r[1] for r in rows[1:]] == ["Gold Co"]
     assert rows[1][-1] == "Gold"
+
+    # The import: a GBK CSV from Excel, its column headed with the field's Chinese label.
+    source = tmp_path / "客户.csv"
+    source.write_bytes("客户名称,合同级别\n进口铜牌公司,金牌\n进口错误公司,铂金\n".encode("gbk"))
+    headers = ["客户名称", "合同级别"]
+    custom_fields = list(FieldDefinition.objects.for_entity("customer"))
+    mapping = suggest("customers", headers, import_kinds.target_fields("customers"), custom_fields)
+    assert mapping == {"客户名称": "name", "合同级别": "custom.contract_tier"}
+    job = import_services.import_job_create(
+        actor=company.admin, kind="customers", source=source, original_name=source.name, mapping=mapping
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_services.import_job_start(actor=company.admin, job=job)
+    job.refresh_from_db()
+    assert (job.created_count, job.failed_count) == (1, 1)
+    assert Customer.objects.get(name="进口铜牌公司").custom == {"contract_tier": "gold"}
+    assert not Customer.objects.filter(name="进口错误公司").exists()
 
     # The API: write, read, filter, and the OpenAPI document lists the field with its JSON type.
     api = ApiClient(issue_token(company.owner))
