@@ -456,6 +456,54 @@ def _chunks[T](values: list[T]) -> Iterable[list[T]]:
         yield values[i : i + BULK_CHUNK]
 
 
+# Plain SQL on the indexed keys: the ORM's handling of a 500-value IN costs more than the query.
+_KEY_LOOKUPS = (
+    ("SELECT name_key, id FROM customers_customer WHERE deleted_at IS NULL AND name_key IN ", "name"),
+    (
+        "SELECT p.e164, c.customer_id FROM customers_contactphone p"
+        " JOIN customers_contact c ON c.id = p.contact_id"
+        " JOIN customers_customer u ON u.id = c.customer_id AND u.deleted_at IS NULL WHERE p.e164 IN ",
+        "phone",
+    ),
+    (
+        "SELECT c.email, c.customer_id FROM customers_contact c"
+        " JOIN customers_customer u ON u.id = c.customer_id AND u.deleted_at IS NULL WHERE c.email IN ",
+        "email",
+    ),
+)
+
+
+def exact_key_kinds() -> frozenset[str]:
+    """The kinds of exact key ("name", "phone", "email") the admin's duplicate settings switch on."""
+    conf = current_settings()
+    switches = (("name", conf.match_name), ("phone", conf.match_phone), ("email", conf.match_email))
+    return frozenset(kind for kind, on in switches if on)
+
+
+def customers_by_keys(
+    *,
+    name_keys: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    emails: Iterable[str] = (),
+    kinds: frozenset[str] | None = None,
+) -> tuple[dict[str, set[int]], dict[str, set[int]], dict[str, set[int]]]:
+    """The live customers holding each exact key (name key, E.164 phone, lower-cased e-mail), by
+    key, for the ``kinds`` of key switched on (default: as the duplicate settings say). One query
+    per 500 distinct keys of each kind; no visibility filter (the callers decide what the actor may
+    learn of a match)."""
+    on = exact_key_kinds() if kinds is None else kinds
+    given = {"name": name_keys, "phone": phones, "email": emails}
+    wanted = {kind: set(keys) if kind in on else set() for kind, keys in given.items()}
+    found: dict[str, dict[str, set[int]]] = {"name": {}, "phone": {}, "email": {}}
+    with connection.cursor() as cursor:
+        for sql, kind in _KEY_LOOKUPS:
+            for chunk in _chunks(sorted(k for k in wanted[kind] if k)):
+                cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+                for key, pk in cursor.fetchall():
+                    found[kind].setdefault(key, set()).add(pk)
+    return found["name"], found["phone"], found["email"]
+
+
 def find_duplicates_bulk(
     rows: Mapping[int, BulkRow] | Sequence[BulkRow], *, actor: User | None = None
 ) -> dict[int, list[DuplicateMatch]]:
@@ -479,30 +527,12 @@ def find_duplicates_bulk(
             phone_keys[index] = _clean_phones(row.phones)
         if conf.match_email and row.emails:
             email_keys[index] = _clean_emails(row.emails)
-    by_name: dict[str, set[int]] = {}
-    by_phone: dict[str, set[int]] = {}
-    by_email: dict[str, set[int]] = {}
-    live = Q(deleted_at__isnull=True)
-    # Plain SQL on the indexed keys: the ORM's handling of a 500-value IN costs more than the query.
-    lookups = (
-        ("SELECT name_key, id FROM customers_customer WHERE deleted_at IS NULL AND name_key IN ", name_keys, by_name),
-        (
-            "SELECT p.e164, c.customer_id FROM customers_contactphone p"
-            " JOIN customers_contact c ON c.id = p.contact_id WHERE p.e164 IN ",
-            phone_keys,
-            by_phone,
-        ),
-        ("SELECT email, customer_id FROM customers_contact WHERE email IN ", email_keys, by_email),
+    by_name, by_phone, by_email = customers_by_keys(
+        name_keys=set(name_keys.values()),
+        phones={k for keys in phone_keys.values() for k in keys},
+        emails={k for keys in email_keys.values() for k in keys},
     )
-    with connection.cursor() as cursor:
-        for sql, keys_by_row, found_by_key in lookups:
-            distinct: set[str] = set()
-            for value in keys_by_row.values():
-                distinct.update([value] if isinstance(value, str) else value)
-            for chunk in _chunks(sorted(distinct)):
-                cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
-                for key, pk in cursor.fetchall():
-                    found_by_key.setdefault(key, set()).add(pk)
+    live = Q(deleted_at__isnull=True)
     found: dict[int, dict[int, _Found]] = {}
     for index, key in name_keys.items():
         for pk in by_name.get(key, ()):

@@ -16,6 +16,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bridgecrm.customers import dedup
 from bridgecrm.customers.models import (
     Contact,
     ContactPhone,
@@ -161,34 +162,16 @@ class CustomersKind(base.Kind):
                 continue
             prepared.append(item)
 
-        # The exact keys of the whole batch, one query each, across every customer.
-        keys = {p.key for p in prepared}
-        by_name: dict[str, int] = {}
-        for key, pk in (
-            Customer.objects.filter(name_key__in=keys, deleted_at__isnull=True)
-            .order_by("id")
-            .values_list("name_key", "pk")
-        ):
-            by_name.setdefault(key, pk)
-        numbers = {ph.e164 for p in prepared for ph in p.phones}
-        by_phone: dict[str, int] = {}
-        if numbers:
-            for e164, pk in (
-                ContactPhone.objects.filter(e164__in=numbers, contact__customer__deleted_at__isnull=True)
-                .order_by("id")
-                .values_list("e164", "contact__customer_id")
-            ):
-                by_phone.setdefault(e164, pk)
-        emails = {p.email for p in prepared if p.email}
-        by_email: dict[str, int] = {}
-        if emails:
-            for email, pk in (
-                Contact.objects.filter(email__in=emails, customer__deleted_at__isnull=True)
-                .order_by("id")
-                .values_list("email", "customer_id")
-            ):
-                by_email.setdefault(email, pk)
-
+        # The exact keys of the whole batch, across every customer, as the duplicate settings say
+        # (customers.dedup); a key held by several customers points at the oldest.
+        ctx.cache["dedup_spaces"] = kinds = dedup.exact_key_kinds()
+        found = dedup.customers_by_keys(
+            name_keys={p.key for p in prepared},
+            phones={ph.e164 for p in prepared for ph in p.phones},
+            emails={p.email for p in prepared if p.email},
+            kinds=kinds,
+        )
+        by_name, by_phone, by_email = ({key: min(ids) for key, ids in kind.items()} for kind in found)
         pending_by_key: dict[tuple[str, str], Prepared] = {}
         to_create: list[Prepared] = []
         to_update: dict[int, list[Prepared]] = {}
@@ -233,10 +216,10 @@ class CustomersKind(base.Kind):
                             links[ext] = match[2]
                     else:
                         result.merged += 1  # a later row of the file updates the record an earlier one creates
-                        self._merge_into_pending(pending_by_key, p)
+                        self._merge_into_pending(ctx, pending_by_key, p)
                     continue
             to_create.append(p)
-            for space_key in self._keys(p):
+            for space_key in self._keys(ctx, p):
                 pending_by_key.setdefault(space_key, p)
                 ctx.remember(space_key[0], space_key[1], p.row.number)
 
@@ -253,8 +236,11 @@ class CustomersKind(base.Kind):
         return result
 
     @staticmethod
-    def _keys(p: Prepared) -> list[tuple[str, str]]:
-        return [("name", p.key), *(("phone", ph.e164) for ph in p.phones), *([("email", p.email)] if p.email else [])]
+    def _keys(ctx: Context, p: Prepared) -> list[tuple[str, str]]:
+        """The row's exact keys of the kinds the duplicate settings switch on."""
+        keys = [("name", p.key), *(("phone", ph.e164) for ph in p.phones), *([("email", p.email)] if p.email else [])]
+        spaces: frozenset[str] = ctx.cache["dedup_spaces"]
+        return [k for k in keys if k[0] in spaces]
 
     @staticmethod
     def _match(
@@ -273,7 +259,7 @@ class CustomersKind(base.Kind):
         self, ctx: Context, p: Prepared, pending: dict[tuple[str, str], Prepared]
     ) -> tuple[str, str, int] | None:
         """A row earlier in the file with the same key: in this batch, or (dry run) in an earlier one."""
-        for space, key in self._keys(p):
+        for space, key in self._keys(ctx, p):
             other = pending.get((space, key))
             if other is not None:
                 return (space, key, 0)
@@ -281,8 +267,8 @@ class CustomersKind(base.Kind):
                 return (space, key, 0)
         return None
 
-    def _merge_into_pending(self, pending: dict[tuple[str, str], Prepared], p: Prepared) -> None:
-        for space_key in self._keys(p):
+    def _merge_into_pending(self, ctx: Context, pending: dict[tuple[str, str], Prepared], p: Prepared) -> None:
+        for space_key in self._keys(ctx, p):
             other = pending.get(space_key)
             if other is not None:
                 other.facts.update({f: p.facts[f] for f in p.given})

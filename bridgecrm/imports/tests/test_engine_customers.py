@@ -104,6 +104,25 @@ def test_duplicate_policies_by_name_phone_and_email(company, var):
     assert job.created_count == 1 and Customer.objects.filter(name_key="腾讯").count() == 2
 
 
+def test_duplicate_keys_follow_the_admins_duplicate_settings(company, var):
+    """With phone matching switched off (customers.dedup settings), a shared phone is no duplicate,
+    neither against the database nor between rows of the file; names still are."""
+    from bridgecrm.customers.models import DuplicateSettings
+
+    DuplicateSettings.objects.update_or_create(pk=1, defaults={"match_phone": False})
+    other = Customer.objects.create(name="Other", name_key="other", owner=company.owner)
+    contact = Contact.objects.create(customer=other, name="X")
+    ContactPhone.objects.create(contact=contact, raw="13800138000", e164="+8613800138000")
+    rows = [
+        ["By phone", "", "+86 138-0013-8000", "", "", ""],
+        ["Same phone again", "", "13800138000", "", "", ""],
+        ["other", "", "", "", "", ""],
+    ]
+    job = run_import(company.admin, "customers", write_csv(var / "c.csv", HEADERS, rows), on_duplicate="skip")
+    assert (job.created_count, job.skipped_count) == (2, 1)
+    assert Customer.objects.filter(name__in=["By phone", "Same phone again"]).count() == 2
+
+
 def test_external_id_rerun_changes_nothing(company, var):
     headers = ["Id", *HEADERS]
     rows = [["SF-1", "Alpha", "", "", "", "", ""], ["SF-2", "Beta", "", "13900139000", "", "", ""]]
