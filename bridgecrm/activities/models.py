@@ -175,6 +175,12 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", _("Mentioned in a comment")
     COMMENT = "comment", _("New comment on a followed record")
     IMPORT_DONE = "import_done", _("Import finished")
+    MILESTONE_OVERDUE = "milestone_overdue", _("Sales plan milestone overdue")
+    TARGET_SET = "target_set", _("Target set for you")
+    EVALUATION_PUBLISHED = "evaluation_ready", _("Evaluation ready to acknowledge")
+    STATEMENT_READY = "statement_ready", _("Commission statement ready")
+    COACHING_DUE = "coaching_due", _("Coaching check-in due")
+    TRAINING_ENROLLED = "training_enrolled", _("Enrolled in a training session")
     OTHER = "other", _("Other")
 
 

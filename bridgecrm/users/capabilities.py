@@ -29,6 +29,14 @@ ASSIGN_POOL = "pool.assign"
 MERGE_CUSTOMERS = "customers.merge"
 MANAGE_FIELDS = "fields.manage"
 IMPORT_DATA = "data.import"
+MANAGE_TARGETS = "targets.manage"
+VIEW_OTHERS_TARGETS = "targets.view_others"
+MANAGE_SCORECARDS = "scorecards.manage"
+REVIEW_EVALUATIONS = "evaluations.review"
+MANAGE_INCENTIVES = "incentives.manage"
+VIEW_COMMISSION_RATES = "incentives.view_rates"
+APPROVE_STATEMENTS = "statements.approve"
+MANAGE_TRAINING = "training.manage"
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(VIEW_ALL_RECORDS, _("See every record in the company")),
@@ -46,12 +54,32 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(MERGE_CUSTOMERS, _("See the duplicate report and merge duplicate customers")),
     Capability(MANAGE_FIELDS, _("Add and change custom fields")),
     Capability(IMPORT_DATA, _("Import customers, contacts, deals and other records from files")),
+    Capability(MANAGE_TARGETS, _("Set and decompose sales targets and sales plans")),
+    Capability(VIEW_OTHERS_TARGETS, _("See other people's targets within one's visibility")),
+    Capability(MANAGE_SCORECARDS, _("Define scorecards and run evaluations")),
+    Capability(REVIEW_EVALUATIONS, _("Review, adjust and lock evaluations of one's team")),
+    Capability(MANAGE_INCENTIVES, _("Define commission plans, bonus rules and promotion criteria")),
+    Capability(VIEW_COMMISSION_RATES, _("See commission rates and other people's statements")),
+    Capability(APPROVE_STATEMENTS, _("Approve commission statements of one's team")),
+    Capability(MANAGE_TRAINING, _("Record training sessions, attendance and coaching")),
 )
 CAPABILITY_CODES = frozenset(c.code for c in CAPABILITIES)
 
 # What a fresh installation grants; a data migration writes these rows, admins change them later.
 DEFAULT_GRANTS: dict[str, tuple[str, ...]] = {
     "admin": tuple(c.code for c in CAPABILITIES),
-    "manager": (VIEW_TEAM_RECORDS, USE_API, ASSIGN_POOL, MERGE_CUSTOMERS, IMPORT_DATA),
+    "manager": (
+        VIEW_TEAM_RECORDS,
+        USE_API,
+        ASSIGN_POOL,
+        MERGE_CUSTOMERS,
+        IMPORT_DATA,
+        MANAGE_TARGETS,
+        VIEW_OTHERS_TARGETS,
+        REVIEW_EVALUATIONS,
+        VIEW_COMMISSION_RATES,
+        APPROVE_STATEMENTS,
+        MANAGE_TRAINING,
+    ),
     "rep": (USE_API,),
 }

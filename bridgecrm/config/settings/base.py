@@ -32,6 +32,10 @@ INSTALLED_APPS = [
     "bridgecrm.pool",
     "bridgecrm.collab",
     "bridgecrm.imports",
+    "bridgecrm.targets",
+    "bridgecrm.training",
+    "bridgecrm.scorecards",
+    "bridgecrm.incentives",
     "bridgecrm.api",
     "bridgecrm.web",
 ]
