@@ -22,6 +22,7 @@ from bridgecrm.api import (
     pipeline,
     pool,
     quotes,
+    scorecards,
     tiers,
     users,
 )
@@ -104,3 +105,4 @@ api.add_router("/", collab.router)
 api.add_router("/", customization.router)
 api.add_router("/", pool.router)
 api.add_router("/", imports.router)
+api.add_router("/", scorecards.router)

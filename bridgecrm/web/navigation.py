@@ -40,6 +40,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Contracts"), "contracts:contracts", lambda u: True),
     NavItem(_("Collections"), "contracts:collections", lambda u: True),
     NavItem(_("People"), "users:people", lambda u: True),
+    NavItem(_("Scorecards"), "scorecards:list", lambda u: True),
     NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
     NavItem(_("Teams"), "users:manage_teams", policies.may_manage_teams, "admin"),
     NavItem(_("Roles"), "users:manage_roles", policies.may_manage_roles, "admin"),
