@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from bridgecrm.api.pagination import Pagination
@@ -314,12 +314,12 @@ def entry_detail(request: HttpRequest, entry_id: Id) -> dict[str, Any]:
     response={201: CommentOut, **WRITE_ERRORS},
     summary="Comment on an entry while the evaluation is in review",
 )
-def entry_comment(request: HttpRequest, entry_id: Id, payload: CommentIn) -> tuple[int, Any]:
+def entry_comment(request: HttpRequest, entry_id: Id, payload: CommentIn) -> Status:
     actor = _actor(request)
     comment = services.entry_comment(
         actor=actor, entry=selectors.entry(actor=actor, entry_id=entry_id), text=payload.text
     )
-    return 201, comment
+    return Status(201, comment)
 
 
 @router.post(

@@ -80,10 +80,13 @@ class ScorecardForm(forms.Form):
                 initial=saved.weight if saved else None,
             )
             self.fields[prefix + "direction"] = forms.ChoiceField(
-                label=_("Direction"), choices=Direction.choices, initial=saved.direction if saved else metric.direction
+                label=_("Direction"),
+                required=False,
+                choices=Direction.choices,
+                initial=saved.direction if saved else metric.direction,
             )
             self.fields[prefix + "curve"] = forms.ChoiceField(
-                label=_("Curve"), choices=Curve.choices, initial=saved.curve if saved else Curve.LINEAR
+                label=_("Curve"), required=False, choices=Curve.choices, initial=saved.curve if saved else Curve.LINEAR
             )
             self.fields[prefix + "cap"] = forms.DecimalField(
                 label=_("Cap %"),
@@ -111,6 +114,7 @@ class ScorecardForm(forms.Form):
             target_choices = TargetKind.choices if metric.measure else [(TargetKind.FIXED, TargetKind.FIXED.label)]
             self.fields[prefix + "target_kind"] = forms.ChoiceField(
                 label=_("Target"),
+                required=False,
                 choices=target_choices,
                 initial=saved.target_kind if saved else (TargetKind.REP if metric.measure else TargetKind.FIXED),
             )
@@ -124,7 +128,10 @@ class ScorecardForm(forms.Form):
                 help_text=_("a share for rates: 0.9 is 90 %") if metric.unit == metrics.RATIO else "",
             )
             self.fields[prefix + "kind"] = forms.ChoiceField(
-                label=_("Kind"), choices=MetricKind.choices, initial=saved.kind if saved else metric.kind
+                label=_("Kind"),
+                required=False,
+                choices=MetricKind.choices,
+                initial=saved.kind if saved else metric.kind,
             )
             self.metric_rows.append((metric, [self[prefix + f] for f in ROW_FIELDS]))
 
