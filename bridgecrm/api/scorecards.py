@@ -6,8 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Schema
 from ninja.pagination import paginate
+from ninja.responses import Status
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.schemas import NO_NUL, ErrorOut, Id
@@ -314,7 +315,7 @@ def entry_detail(request: HttpRequest, entry_id: Id) -> dict[str, Any]:
     response={201: CommentOut, **WRITE_ERRORS},
     summary="Comment on an entry while the evaluation is in review",
 )
-def entry_comment(request: HttpRequest, entry_id: Id, payload: CommentIn) -> Status:
+def entry_comment(request: HttpRequest, entry_id: Id, payload: CommentIn) -> Status[Any]:
     actor = _actor(request)
     comment = services.entry_comment(
         actor=actor, entry=selectors.entry(actor=actor, entry_id=entry_id), text=payload.text
