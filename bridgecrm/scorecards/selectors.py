@@ -190,6 +190,10 @@ class BreakdownLine:
     adjusted: bool
     text: str
 
+    @property
+    def weight_text(self) -> str:
+        return plain(self.weight)
+
 
 def breakdown_lines(entry: EvaluationEntry) -> list[BreakdownLine]:
     out = []

@@ -125,7 +125,7 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
             "evaluation": evaluation,
             "rows": rows,
             "columns": [
-                (m["code"], selectors.metric_label(m["code"]), m["weight"])
+                (m["code"], selectors.metric_label(m["code"]), selectors.plain(m["weight"]))
                 for m in evaluation.definition.get("metrics", [])
             ],
             "may_manage": policies.may_manage(actor),
@@ -221,7 +221,7 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
             "lines": lines,
             "difficulty": selectors.difficulty(entry),
             "comments": entry.comments.select_related("author"),
-            "adjustments": entry.adjustments.select_related("by"),
+            "adjustments": [(a, selectors.metric_label(a.metric)) for a in entry.adjustments.select_related("by")],
             "may_review": may_review,
             "may_acknowledge": evaluation.status == EvaluationStatus.PUBLISHED
             and policies.may_acknowledge(actor, entry)

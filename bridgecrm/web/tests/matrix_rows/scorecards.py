@@ -17,6 +17,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
+from bridgecrm.activities.models import Notification, NotificationKind
 from bridgecrm.core.periods import Period
 from bridgecrm.scorecards import scoring, services
 from bridgecrm.users.models import Role
@@ -68,6 +71,8 @@ def build(world: World) -> None:
     services.evaluation_advance(actor=admin, evaluation=published, to="in_review")
     services.evaluation_advance(actor=admin, evaluation=published, to="published")
     draft = services.evaluation_run(actor=admin, scorecard=card, period=Period.quarter(2025, 3), today=TODAY)
+    # The publication's notifications are read already: the other rows' "mark all read" must find none.
+    Notification.objects.filter(kind=NotificationKind.EVALUATION_PUBLISHED).update(read_at=timezone.now())
     world.extra["scorecard"] = card
     world.extra["review"] = review
     world.extra["published"] = published
