@@ -234,25 +234,50 @@ def follow_ups(period: Period, ids: Sequence[int], ctx: Context) -> Values:
     return _follow_ups(period, ids, None)
 
 
-class _SeesAll:
-    """The actor the compliance read runs as: it sees every rep (the run picks the reps itself)."""
+class _Reader:
+    """The actor the compliance read runs as: it sees the teams of the reps asked (everyone, when one
+    of them has no team), so the read covers those reps' customers and not the whole company."""
 
     pk = 0
     is_authenticated = True
     is_active = True
 
+    def __init__(self, paths: tuple[str, ...] | None) -> None:
+        self.paths = paths
+
     def visibility_scope(self) -> Scope:
-        return Scope(user_id=0, sees_all=True)
+        if self.paths is None:
+            return Scope(user_id=0, sees_all=True)
+        return Scope(user_id=0, sees_all=False, managed_team_paths=self.paths)
+
+
+def _team_paths(ids: Sequence[int]) -> tuple[str, ...] | None:
+    from bridgecrm.users.models import User
+
+    paths = set(User.objects.filter(pk__in=list(ids)).values_list("team__path", flat=True))
+    if None in paths or "" in paths:
+        return None
+    # A team inside another listed team is covered by it.
+    ordered = sorted(p for p in paths if p)
+    kept: list[str] = []
+    for path in ordered:
+        if not any(path.startswith(k) for k in kept):
+            kept.append(path)
+    return tuple(kept)
 
 
 def sop_compliance(period: Period, ids: Sequence[int], ctx: Context) -> Values:
     """The share of the rep's routine customers followed up on time (tiers' compliance); None when
     the rep has no customer with a routine."""
+    if not ids:
+        return {}
     result = tier_selectors.sop_compliance(
-        actor=_SeesAll(), period_start=period.start, period_end=period.end, today=ctx.today
+        actor=_Reader(_team_paths(ids)), period_start=period.start, period_end=period.end, today=ctx.today
     )
     wanted = set(ids)
-    found = {r.key: Decimal(r.on_time) / Decimal(r.customers) for r in result.reps if r.key in wanted and r.customers}
+    found = {
+        r.key: Decimal(r.on_time) / Decimal(r.customers) for r in result.reps if r.key in wanted and r.customers
+    }
     return {u: found[u].quantize(FOUR, ROUND_HALF_UP) if u in found else None for u in ids}
 
 
