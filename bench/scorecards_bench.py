@@ -163,10 +163,12 @@ def main() -> None:
         "",
         f"{result['reps']} reps × {len(codes)} metrics, period {result['period']}: "
         f"best {result['best_seconds']} s of {result['run_seconds']} (budget 5 s), "
-        f"CPU {result['cpu_seconds']} s; {result['queries_per_run']} queries per run. Without the follow-up routine compliance "
+        f"CPU {result['cpu_seconds']} s; {result['queries_per_run']} queries per run. "
+        "Without the follow-up routine compliance "
         f"({result['without_sop_compliance']['metrics']} metrics): best "
         f"{result['without_sop_compliance']['best_seconds']} s of {result['without_sop_compliance']['run_seconds']} "
-        f"(CPU {result['without_sop_compliance']['cpu_seconds']} s). Machine load (1-min) at the start: {result['load']}.",
+        f"(CPU {result['without_sop_compliance']['cpu_seconds']} s). "
+        f"Machine load (1-min) at the start: {result['load']}.",
         "",
         "| metric | seconds (alone) |",
         "|---|---|",
