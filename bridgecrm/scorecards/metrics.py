@@ -275,9 +275,7 @@ def sop_compliance(period: Period, ids: Sequence[int], ctx: Context) -> Values:
         actor=_Reader(_team_paths(ids)), period_start=period.start, period_end=period.end, today=ctx.today
     )
     wanted = set(ids)
-    found = {
-        r.key: Decimal(r.on_time) / Decimal(r.customers) for r in result.reps if r.key in wanted and r.customers
-    }
+    found = {r.key: Decimal(r.on_time) / Decimal(r.customers) for r in result.reps if r.key in wanted and r.customers}
     return {u: found[u].quantize(FOUR, ROUND_HALF_UP) if u in found else None for u in ids}
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from bridgecrm.core.errors import NotFound
@@ -115,7 +114,8 @@ def history(*, actor: Any, user_id: int) -> QuerySet[EvaluationEntry]:
 
 
 def _num(value: Decimal, places: int) -> str:
-    return number_format(value, decimal_pos=places, force_grouping=True)
+    """With thousands separators in every language (as ``customers.amount``: the Chinese locale has none)."""
+    return f"{value:,.{places}f}"
 
 
 def plain(value: Any) -> str:
