@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
@@ -337,6 +338,10 @@ def evaluation_run(*, actor: User, scorecard: Scorecard, period: Period, today: 
 
 # ---- review ----------------------------------------------------------------------------------------
 
+PUBLISHED_TEXT = _(
+    "Your evaluation %(scorecard)s %(period)s is published: %(total)s points, rank %(rank)s. Please acknowledge it."
+)
+
 NEXT = {
     EvaluationStatus.DRAFT: EvaluationStatus.IN_REVIEW,
     EvaluationStatus.IN_REVIEW: EvaluationStatus.PUBLISHED,
@@ -368,10 +373,20 @@ def evaluation_advance(*, actor: User, evaluation: Evaluation, to: str) -> Evalu
     audit.record_changes(actor=actor, obj=current, before={"status": before}, after={"status": to})
     if to == EvaluationStatus.PUBLISHED:
         for entry in current.entries.select_related("user").filter(user__is_active=True):
+            params: dict[str, Any] = {
+                "scorecard": current.scorecard.name,
+                "period": current.period.code,
+                "total": str(entry.total),
+                "rank": entry.rank,
+            }
+            # ``text``: what the notification list shows (activities has no wording of its own for
+            # this kind yet), in the rep's language.
+            with translation.override(entry.user.language or settings.LANGUAGE_CODE):
+                params["text"] = str(PUBLISHED_TEXT % params)
             notification_create(
                 recipient=entry.user,
                 kind=NotificationKind.EVALUATION_PUBLISHED,
-                params={"scorecard": current.scorecard.name, "period": current.period.code, "total": entry.total},
+                params=params,
                 url=reverse("scorecards:entry", kwargs={"entry_id": entry.pk}),
             )
     evaluation.status, evaluation.locked_at = current.status, current.locked_at

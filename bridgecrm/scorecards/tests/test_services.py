@@ -135,6 +135,9 @@ def test_review_adjust_publish_acknowledge_lock(company: Company, run: Evaluatio
     services.entry_comment(actor=company.manager_a, entry=mate, text="Good quarter")
     services.evaluation_advance(actor=company.admin, evaluation=run, to="published")
     assert Notification.objects.filter(kind=NotificationKind.EVALUATION_PUBLISHED).count() == 3
+    note = Notification.objects.get(recipient=company.teammate)
+    assert note.params["total"] == "75.00" and note.params["rank"] == 2
+    assert "is published: 75.00 points, rank 2" in note.params["text"] or "75.00 分" in note.params["text"]
     with pytest.raises(PermissionDenied):
         services.entry_acknowledge(actor=company.owner, entry=mate)
     assert services.entry_acknowledge(actor=company.teammate, entry=mate).acknowledged_at is not None
