@@ -6,13 +6,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.schemas import NO_NUL, ErrorOut, Id
-from bridgecrm.scorecards import selectors, services
+from bridgecrm.core.errors import ApplicationError, PermissionDenied
+from bridgecrm.core.periods import Period
+from bridgecrm.scorecards import policies, selectors, services
 from bridgecrm.scorecards.models import Evaluation, EvaluationEntry, EvaluationStatus
 from bridgecrm.users.models import User
 
@@ -148,6 +151,34 @@ class AdjustIn(Schema):
     reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
 
 
+class RunIn(Schema):
+    period: str = Field(pattern=r"^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$", description="2026, 2026-Q3 or 2026-07")
+
+
+class EntrySummaryOut(Schema):
+    id: int
+    evaluation_id: int
+    scorecard_name: str
+    period: str
+    status: str
+    user_id: int
+    total: Decimal
+    rank: int
+    acknowledged_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_scorecard_name(obj: Any) -> str:
+        return str(obj.evaluation.scorecard.name)
+
+    @staticmethod
+    def resolve_period(obj: Any) -> str:
+        return str(obj.evaluation.period.code)
+
+    @staticmethod
+    def resolve_status(obj: Any) -> str:
+        return str(obj.evaluation.status)
+
+
 class AdvanceIn(Schema):
     to: EvaluationStatus = Field(description="the next status: in_review, published or locked")
 
@@ -263,6 +294,37 @@ def scorecard_list(request: HttpRequest) -> Any:
 @router.get("/scorecards/{scorecard_id}", response={200: ScorecardOut, **ERRORS}, summary="One scorecard")
 def scorecard_detail(request: HttpRequest, scorecard_id: Id) -> dict[str, Any]:
     return _scorecard(selectors.scorecard(actor=_actor(request), scorecard_id=scorecard_id))
+
+
+@router.post(
+    "/scorecards/{scorecard_id}/evaluations",
+    response={201: EvaluationOut, **WRITE_ERRORS},
+    summary="Run the scorecard for a period (a draft; running it again replaces the draft)",
+)
+def evaluation_run(request: HttpRequest, scorecard_id: Id, payload: RunIn) -> Status[Any]:
+    actor = _actor(request)
+    if not policies.may_manage(actor):
+        raise PermissionDenied("forbidden", _("You do not have permission to do this."))
+    card = selectors.scorecard(actor=actor, scorecard_id=scorecard_id)
+    try:
+        period = Period.parse(payload.period)
+    except ValueError:
+        raise ApplicationError("invalid", _("Choose a period."), details={"period": ["invalid"]}) from None
+    evaluation = services.evaluation_run(actor=actor, scorecard=card, period=period)
+    return Status(201, _evaluation(evaluation))
+
+
+@router.get(
+    "/evaluation-entries",
+    response={200: list[EntrySummaryOut], **ERRORS},
+    summary="Entries you may see, newest period first; ?user_id= for one rep's history",
+)
+@paginate(Pagination)
+def entry_list(request: HttpRequest, user_id: Id | None = None) -> Any:
+    qs = selectors.entries(actor=_actor(request)).select_related("evaluation__scorecard")
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
+    return qs.order_by("-evaluation__period_start", "evaluation__scorecard_id", "rank", "pk")
 
 
 @router.get(

@@ -90,3 +90,26 @@ def test_api_query_budgets(company: Company, django_assert_max_num_queries: Any,
     for path in ("/api/v1/scorecards", "/api/v1/evaluations", f"/api/v1/evaluations/{evaluation.pk}"):
         with django_assert_max_num_queries(12):
             assert client.get(path).status_code == 200
+
+
+def test_run_and_history_through_the_api(company: Company) -> None:
+    data(company)
+    card = simple_card(company)
+    admin = api(company.admin)
+    assert (
+        api(company.manager_a)
+        .post(f"/api/v1/scorecards/{card.pk}/evaluations", {"period": "2026-Q1"}, "application/json")
+        .status_code
+        == 403
+    )
+    bad = admin.post(f"/api/v1/scorecards/{card.pk}/evaluations", {"period": "2026-07"}, "application/json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"  # a monthly period for a quarterly card
+    ran = admin.post(f"/api/v1/scorecards/{card.pk}/evaluations", {"period": "2026-Q1"}, "application/json")
+    assert ran.status_code == 201 and ran.json()["status"] == "draft"
+    evaluation = Evaluation.objects.get()
+    for step in ("in_review", "published"):
+        services.evaluation_advance(actor=company.admin, evaluation=evaluation, to=step)
+    mine = api(company.owner).get("/api/v1/evaluation-entries").json()
+    assert [(e["user_id"], e["total"], e["period"]) for e in mine["items"]] == [(company.owner.pk, "100.00", "2026-Q1")]
+    assert api(company.owner).get(f"/api/v1/evaluation-entries?user_id={company.teammate.pk}").json()["count"] == 0
+    assert admin.get(f"/api/v1/evaluation-entries?user_id={company.teammate.pk}").json()["count"] == 1

@@ -124,6 +124,10 @@ def api_lists_owner_entry(w: World, response: Any) -> bool:
     return w.c.owner.pk in {e["user_id"] for e in response.json()["entries"]}
 
 
+def api_lists_owner_entries(w: World, response: Any) -> bool:
+    return w.c.owner.pk in {e["user_id"] for e in response.json()["items"]}
+
+
 S = "scorecards:"
 A = "api-1.0.0:"
 ACKNOWLEDGE = row(
@@ -224,6 +228,24 @@ ROWS: list[Case] = [
         visible_to(frozenset({"admin"}), OK_SAVED, anonymous=UNAUTHENTICATED),
         data=lambda w: {"to": "in_review"},
         operation="POST /api/v1/evaluations/{evaluation_id}/advance",
+    ),
+    Case(
+        A + "evaluation_run",
+        "POST",
+        url(A + "evaluation_run", scorecard_id=_pk("scorecard")),
+        {**api_user(FORBIDDEN), "admin": CREATED},
+        data=lambda w: {"period": "2026-Q2"},
+        operation="POST /api/v1/scorecards/{scorecard_id}/evaluations",
+    ),
+    Case(
+        A + "entry_list",
+        "GET",
+        url(A + "entry_list"),
+        api_user(OK),
+        data=lambda w: {"user_id": str(w.c.owner.pk)},
+        operation="GET /api/v1/evaluation-entries",
+        probe=api_lists_owner_entries,
+        probe_seen_by=SEES_OWNERS_ENTRY,
     ),
     Case(
         A + "entry_detail",
