@@ -87,3 +87,15 @@ def test_reps_for_roles_and_teams(company: Company) -> None:
         ),
     )
     assert {u.username for u in services.reps_for(card)} == {"owner", "teammate"}
+
+
+def test_money_in_another_currency_counts_in_the_base_currency(company: Company) -> None:
+    from bridgecrm.core.services import exchange_rate_set
+
+    exchange_rate_set(actor=company.admin, currency="USD", valid_from=dt.date(2026, 1, 1), rate="7.1000")
+    exchange_rate_set(actor=company.admin, currency="USD", valid_from=dt.date(2026, 4, 1), rate="9.0000")
+    target = customer(company.owner, "Acme")
+    paid(company.owner, target, "1000", dt.date(2026, 2, 1), currency="USD")
+    paid(company.owner, target, "500", dt.date(2026, 2, 2))
+    # 1,000 USD at the rate in force on 2026-03-31 (7.1) + 500 CNY
+    assert values("collected_amount", company)[company.owner.pk] == Decimal("7600.00")
