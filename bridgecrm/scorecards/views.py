@@ -295,5 +295,5 @@ def history(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(
         request,
         "scorecards/history.html",
-        {"person": person, "entries": [(e, selectors.difficulty(e)) for e in entries], "metrics": metrics},
+        {"person": person, "entries": [(e, selectors.difficulty(e)) for e in entries]},
     )
