@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
-from bridgecrm.scorecards import forms, metrics, policies, scoring, selectors, services
+from bridgecrm.scorecards import forms, policies, scoring, selectors, services
 from bridgecrm.scorecards.models import EvaluationStatus
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of, export_response, guarded, require
