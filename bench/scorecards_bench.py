@@ -7,7 +7,8 @@ On a copy of the crm-large data set: puts ``--reps`` reps into a bench role, def
 the twelve computable metrics for that role, and times ``evaluation_run`` (every metric's set-based
 computation, scoring, ranks, the bulk insert of the entries and the audit row) ``--repeat`` times
 (each run re-runs the draft, so it also replaces the entries). Also times each metric's computation
-alone and counts the queries of one run. Everything is rolled back at the end: the copy is unchanged.
+alone and counts the queries of one run. When no customer has a tier yet, tiers are recomputed first
+(the routine compliance needs them). Everything is rolled back at the end: the copy is unchanged.
 Results go to ``bench/results/scorecards-<vendor>.json`` and ``.md``.
 """
 
@@ -60,6 +61,13 @@ def main() -> None:
         with transaction.atomic():
             admin = User.objects.filter(role__code="admin", is_active=True).order_by("pk").first()
             assert admin is not None
+            # The routine compliance needs tiered customers: tier them (rolled back too) if nobody has.
+            from bridgecrm.customers.models import Customer
+            from bridgecrm.tiers.services import tiers_recompute
+
+            result["tiers_recomputed"] = not Customer.objects.exclude(tier="").exists()
+            if result["tiers_recomputed"]:
+                tiers_recompute(today=period.end)
             role = Role.objects.create(code="bench-rep", name_en="Bench rep", name_zh="基准销售")
             ids = list(
                 User.objects.filter(role__code="rep", is_active=True).order_by("pk").values_list("pk", flat=True)
