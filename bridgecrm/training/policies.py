@@ -44,7 +44,8 @@ def managed_people(actor: User | None, prefix: str = "") -> Q:
     if scope is None:
         return Q(pk__in=[])
     if scope.sees_all:
-        return Q()
+        # Not an empty Q: ``Q(x) | Q()`` is ``Q(x)``, which would drop "everyone" from an OR.
+        return Q(**{f"{prefix}pk__isnull": False})
     return Q(**{f"{prefix}pk" if prefix else "pk": scope.user_id}) | subtree_filter(
         f"{prefix}team__path", scope.managed_team_paths
     )
