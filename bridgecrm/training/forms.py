@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bridgecrm.core.forms import BridgeForm
 from bridgecrm.pipeline.models import Product
@@ -31,13 +32,13 @@ class DateTimeInput(forms.DateTimeInput):
 
 class PersonChoiceField(forms.ModelChoiceField[User]):
     def label_from_instance(self, obj: User) -> str:
-        name = obj.get_full_name() or obj.username
+        name = obj.display_name
         return f"{name} · {obj.team}" if obj.team_id else name
 
 
 class PeopleChoiceField(forms.ModelMultipleChoiceField[User]):
     def label_from_instance(self, obj: User) -> str:
-        name = obj.get_full_name() or obj.username
+        name = obj.display_name
         return f"{name} · {obj.team}" if obj.team_id else name
 
 
@@ -68,7 +69,7 @@ class SessionForm(BridgeForm):
     duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=1, max_value=1440, initial=60)
     trainer = PersonChoiceField(label=_("Trainer"), queryset=User.objects.none(), required=False)
     trainer_name = forms.CharField(label=_("Outside trainer"), max_length=120, required=False)
-    location = forms.CharField(label=_("Location"), max_length=200, required=False)
+    location = forms.CharField(label=pgettext_lazy("training session", "Location"), max_length=200, required=False)
     notes = forms.CharField(label=_("Notes"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     is_open = forms.BooleanField(
         label=_("Open to everyone"),

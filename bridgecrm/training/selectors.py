@@ -277,9 +277,9 @@ def coaching_due(*, actor: User, today: dt.date, within_days: int = 7) -> list[C
             plan_id=p.pk,
             title=p.title,
             rep_id=p.rep_id,
-            rep_name=p.rep.get_full_name() or p.rep.username,
+            rep_name=p.rep.display_name,
             coach_id=p.coach_id,
-            coach_name=p.coach.get_full_name() or p.coach.username,
+            coach_name=p.coach.display_name,
             next_check_in=p.next_check_in,
             days_overdue=(today - p.next_check_in).days,
         )

@@ -557,7 +557,7 @@ def coaching_reminders_send(*, today: dt.date | None = None) -> int:
             continue
         if CoachingReminder.objects.filter(plan=plan, due_on=plan.next_check_in).exists():
             continue
-        rep_name = plan.rep.get_full_name() or plan.rep.username
+        rep_name = plan.rep.display_name
         with translation.override(coach.language or settings.LANGUAGE_CODE):
             text = gettext("Coaching check-in with %(rep)s is due (%(date)s): %(title)s") % {
                 "rep": rep_name,

@@ -116,7 +116,7 @@ def test_record_a_training_session(browser_page, company, live_server, screensho
     # The rep sees the completion on "My training", and what the scorecards will read.
     start(page, live_server, company.owner.username, language)
     page.goto("/training/")
-    assert page.locator('[data-testid="my-completion"] .num').inner_text().replace(" ", "") == "1/1"
+    assert page.locator('[data-testid="my-completed"]').inner_text().replace(" ", "") == "1/1"
     assert page.locator('[data-testid="my-enrolment"]').count() == 1
     both_widths(page, screenshots, "mine", language)
     local_day = timezone.localtime(session.starts_at).date()
