@@ -9,9 +9,8 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from django.utils import timezone
-
 from bridgecrm.customers.models import Customer
+from bridgecrm.pipeline.demo_deals import local_at
 from bridgecrm.pipeline.models import Product
 from bridgecrm.training.models import (
     Article,
@@ -106,7 +105,7 @@ ARTICLES = [
 
 
 def _local(day: dt.date, hour: int) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, 0)))
+    return local_at(day, hour * 60)  # in the demo's time zone (Asia/Shanghai)
 
 
 def create_demo_training(*, today: dt.date, seed: int = 7) -> dict[str, int]:
