@@ -562,3 +562,27 @@ def article_update(request: HttpRequest, article_id: Id, payload: ArticleIn) -> 
         **_links(actor, payload),
     )
     return _article_detail(actor, article)
+
+
+@router.delete(
+    "/training/enrolments/{enrollment_id}",
+    response={204: None, **ERRORS},
+    summary="Take someone you manage off a session",
+)
+def enrolment_remove(request: HttpRequest, enrollment_id: Id) -> Status[None]:
+    actor = _actor(request)
+    services.enrollment_remove(
+        actor=actor, enrollment=selectors.enrollment_get(actor=actor, enrollment_id=enrollment_id)
+    )
+    return Status(204, None)
+
+
+@router.delete(
+    "/training/library/{article_id}",
+    response={204: None, **ERRORS},
+    summary="Delete an article (its author or a training manager)",
+)
+def article_delete(request: HttpRequest, article_id: Id) -> Status[None]:
+    actor = _actor(request)
+    services.article_delete(actor=actor, article=selectors.article_get(actor=actor, article_id=article_id))
+    return Status(204, None)

@@ -12,12 +12,13 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CourseKind(models.TextChoices):
     PRODUCT = "product", _("Product")
     SKILL = "skill", _("Skill")
-    COMPLIANCE = "compliance", _("Compliance")
+    COMPLIANCE = "compliance", pgettext_lazy("course kind", "Compliance")  # not the SOP's "compliance"
     OTHER = "other", _("Other")
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("training/sessions/<int:session_id>/enrol/", views.session_enrol, name="session_enrol"),
     path("training/sessions/<int:session_id>/attendance/", views.session_attendance, name="session_attendance"),
     path("training/sessions/<int:session_id>/materials/", views.material_add, name="material_add"),
+    path("training/enrolments/<int:enrollment_id>/remove/", views.enrolment_remove, name="enrolment_remove"),
     path("training/materials/<int:material_id>/", views.material_download, name="material_download"),
     path("training/courses/", views.course_list, name="courses"),
     path("training/courses/<int:course_id>/edit/", views.course_edit, name="course_edit"),
@@ -24,4 +25,5 @@ urlpatterns = [
     path("library/new/", views.article_new, name="article_new"),
     path("library/<int:article_id>/", views.article_detail, name="article_detail"),
     path("library/<int:article_id>/edit/", views.article_edit, name="article_edit"),
+    path("library/<int:article_id>/delete/", views.article_delete, name="article_delete"),
 ]

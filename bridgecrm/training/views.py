@@ -604,3 +604,22 @@ def article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
             return redirect("training:article_detail", article_id=article.pk)
         return render(request, "training/article_form.html", {"form": form, "article": article}, status=400)
     return render(request, "training/article_form.html", {"form": form, "article": article})
+
+
+@guarded
+@require_POST
+def enrolment_remove(request: HttpRequest, enrollment_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    enrollment = selectors.enrollment_get(actor=actor, enrollment_id=enrollment_id)
+    services.enrollment_remove(actor=actor, enrollment=enrollment)
+    messages.success(request, _("%(name)s was taken off the session.") % {"name": enrollment.user.display_name})
+    return redirect("training:session_detail", session_id=enrollment.session_id)
+
+
+@guarded
+@require_POST
+def article_delete(request: HttpRequest, article_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    services.article_delete(actor=actor, article=selectors.article_get(actor=actor, article_id=article_id))
+    messages.success(request, _("The article was deleted."))
+    return redirect("training:library")

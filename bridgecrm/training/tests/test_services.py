@@ -245,3 +245,17 @@ def test_library_search_tags_and_links(company: Company) -> None:
     services.article_update(actor=company.manager_b, article=a, kind="story", title="Acme, edited", body="b")
     a.refresh_from_db()
     assert (a.title, a.customer_id) == ("Acme, edited", customer.pk)
+
+
+def test_remove_enrolment_and_delete_article(company: Company) -> None:
+    s = session(company.admin, course(company.admin))
+    (e,) = services.enrollment_add(actor=company.manager_a, session=s, users=[company.owner])
+    with pytest.raises(PermissionDenied):
+        services.enrollment_remove(actor=company.manager_b, enrollment=e)
+    services.enrollment_remove(actor=company.manager_a, enrollment=e)
+    assert not Enrollment.objects.exists()
+    a = services.article_create(actor=company.owner, kind="playbook", title="T", body="B")
+    with pytest.raises(PermissionDenied):
+        services.article_delete(actor=company.teammate, article=a)
+    services.article_delete(actor=company.owner, article=a)
+    assert selectors.articles(actor=company.owner).count() == 0

@@ -26,6 +26,7 @@ from bridgecrm.training import services
 from bridgecrm.web.tests.matrix_support import (
     ACTORS,
     CREATED,
+    DELETED,
     FORBIDDEN,
     LOGIN,
     NOT_FOUND,
@@ -273,6 +274,18 @@ ROWS: list[Case] = [
         {**signed_in(SAVED), "teammate": FORBIDDEN, "other_rep": FORBIDDEN},
         data=article_data,
     ),
+    Case(
+        T + "enrolment_remove",
+        "POST",
+        url(T + "enrolment_remove", enrollment_id=ENROLLMENT),
+        team_a_manager(SAVED, manager_b=NOT_FOUND),
+    ),
+    Case(
+        T + "article_delete",
+        "POST",
+        url(T + "article_delete", article_id=ARTICLE),
+        {**signed_in(SAVED), "teammate": FORBIDDEN, "other_rep": FORBIDDEN},
+    ),
     # ---- the API ----
     Case(A + "courses_list", "GET", url(A + "courses_list"), api_user(OK), operation=f"GET {P}/courses"),
     Case(
@@ -343,6 +356,13 @@ ROWS: list[Case] = [
         team_a_manager(OK_SAVED, manager_b=NOT_FOUND, anonymous=UNAUTHENTICATED),
         data=lambda w: {"attended": True, "score": "90"},
         operation=f"PATCH {P}/enrolments/{{enrollment_id}}",
+    ),
+    Case(
+        A + "enrolment_remove",
+        "DELETE",
+        url(A + "enrolment_remove", enrollment_id=ENROLLMENT),
+        team_a_manager(DELETED, manager_b=NOT_FOUND, anonymous=UNAUTHENTICATED),
+        operation=f"DELETE {P}/enrolments/{{enrollment_id}}",
     ),
     Case(
         A + "coaching_list",
@@ -418,5 +438,12 @@ ROWS: list[Case] = [
         {**api_user(OK_SAVED), "teammate": FORBIDDEN, "other_rep": FORBIDDEN},
         data=lambda w: {"kind": "story", "title": "API edit", "body": "Edited"},
         operation=f"PUT {P}/library/{{article_id}}",
+    ),
+    Case(
+        A + "article_delete",
+        "DELETE",
+        url(A + "article_delete", article_id=ARTICLE),
+        {**api_user(DELETED), "teammate": FORBIDDEN, "other_rep": FORBIDDEN},
+        operation=f"DELETE {P}/library/{{article_id}}",
     ),
 ]
