@@ -152,3 +152,28 @@ def test_library_pages(company: Company, django_assert_max_num_queries: Any) -> 
     edit = reverse("training:article_edit", kwargs={"article_id": a.pk})
     assert signed_in(company.other_rep).get(edit).status_code == 403
     assert client.post(edit, {"kind": "playbook", "title": "", "body": "b"}).status_code == 400
+
+
+def test_coaching_and_course_lists_query_budget(company: Company, django_assert_max_num_queries: Any) -> None:
+    for i in range(10):
+        services.coaching_plan_create(actor=company.admin, rep=company.owner, title=f"Plan {i}")
+        course(company.admin, title=f"Course {i}")
+    client = signed_in(company.manager_a)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("training:coaching"))
+    assert page.status_code == 200 and len(page.context["plans"]) == 10
+    with django_assert_max_num_queries(10):
+        page = client.get(reverse("training:courses"))
+    assert page.status_code == 200 and len(page.context["courses"]) == 10
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("training:mine")).status_code == 200
+
+
+def test_library_live_search_returns_the_page(company: Company) -> None:
+    services.article_create(actor=company.owner, kind="playbook", title="Cold call", body="Open strong")
+    html = signed_in(company.teammate).get(reverse("training:library"), {"q": "strong"}, headers={"HX-Request": "true"})
+    assert (
+        html.status_code == 200
+        and 'id="library-results"' in html.content.decode()
+        and "Cold call" in html.content.decode()
+    )
