@@ -78,6 +78,7 @@ def test_record_a_training_session(browser_page, company, live_server, screensho
     start(page, live_server, company.manager_a.username, language)
     page.goto("/training/sessions/new/")
     assert page.locator("h1").inner_text() == t(language, "New session")
+    both_widths(page, screenshots, "session-new", language)
     page.select_option('[name="course"]', str(course.pk))
     yesterday = timezone.localtime() - dt.timedelta(days=1)
     page.fill('[name="starts_at"]', yesterday.strftime("%Y-%m-%dT10:00"))
