@@ -289,10 +289,7 @@ def sessions_list(request: HttpRequest, filters: Query[SessionFiltersIn]) -> Any
     return selectors.sessions(actor=_actor(request), course_id=filters.course, upcoming=upcoming)
 
 
-@router.post("/training/sessions", response={201: SessionDetailOut, **WRITE_ERRORS}, summary="Create a session")
-def session_create(request: HttpRequest, payload: SessionIn) -> Status[dict[str, Any]]:
-    actor = _actor(request)
-    policies.require(policies.may_manage(actor))
+def _session_refs(actor: User, payload: SessionIn) -> dict[str, Any]:
     course = selectors.courses(actor=actor).filter(pk=payload.course_id).first()
     if course is None:
         raise _bad("course_id")
@@ -303,18 +300,43 @@ def session_create(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
             raise _bad("trainer_id")
     if payload.starts_at.tzinfo is None:
         raise ApplicationError("invalid", _("Give times with a time zone offset."), details={"starts_at": ["naive"]})
-    session = services.session_create(
-        actor=actor,
-        course=course,
-        starts_at=payload.starts_at,
-        duration_minutes=payload.duration_minutes,
-        trainer=trainer,
-        trainer_name=payload.trainer_name,
-        location=payload.location,
-        notes=payload.notes,
-        is_open=payload.is_open,
-    )
-    return Status(201, _session_detail(session))
+    return {
+        "course": course,
+        "starts_at": payload.starts_at,
+        "duration_minutes": payload.duration_minutes,
+        "trainer": trainer,
+        "trainer_name": payload.trainer_name,
+        "location": payload.location,
+        "notes": payload.notes,
+        "is_open": payload.is_open,
+    }
+
+
+@router.put(
+    "/training/sessions/{session_id}", response={200: SessionDetailOut, **WRITE_ERRORS}, summary="Change a session"
+)
+def session_update(request: HttpRequest, session_id: Id, payload: SessionIn) -> dict[str, Any]:
+    actor = _actor(request)
+    session = selectors.session_get(actor=actor, session_id=session_id)
+    policies.require(policies.may_manage(actor))
+    services.session_update(actor=actor, session=session, **_session_refs(actor, payload))
+    return _session_detail(selectors.session_get(actor=actor, session_id=session_id))
+
+
+@router.delete(
+    "/training/materials/{material_id}", response={204: None, **ERRORS}, summary="Remove a session's material"
+)
+def material_delete(request: HttpRequest, material_id: Id) -> Status[None]:
+    actor = _actor(request)
+    services.material_delete(actor=actor, material=selectors.material_get(actor=actor, material_id=material_id))
+    return Status(204, None)
+
+
+@router.post("/training/sessions", response={201: SessionDetailOut, **WRITE_ERRORS}, summary="Create a session")
+def session_create(request: HttpRequest, payload: SessionIn) -> Status[dict[str, Any]]:
+    actor = _actor(request)
+    policies.require(policies.may_manage(actor))
+    return Status(201, _session_detail(services.session_create(actor=actor, **_session_refs(actor, payload))))
 
 
 def _session_detail(session: TrainingSession) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -214,13 +215,56 @@ def session_create(
     return session
 
 
+def session_update(
+    *,
+    actor: User,
+    session: TrainingSession,
+    course: TrainingCourse,
+    starts_at: dt.datetime,
+    duration_minutes: int = 60,
+    trainer: User | None = None,
+    trainer_name: str = "",
+    location: str = "",
+    notes: str = "",
+    is_open: bool = True,
+) -> TrainingSession:
+    """Change a session. Its course changes only while nobody has completed it (completions are
+    counted per course)."""
+    policies.require(policies.may_manage(actor))
+    values = _session_values(
+        actor=actor,
+        course=course,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        trainer=trainer,
+        trainer_name=trainer_name,
+        location=location,
+        notes=notes,
+        is_open=is_open,
+    )
+    with transaction.atomic():
+        session = TrainingSession.objects.select_for_update().get(pk=session.pk)
+        if course.pk != session.course_id and session.enrollments.filter(completed_at__isnull=False).exists():
+            raise invalid("course", _("Someone has completed this session: its course can no longer change."))
+        before = audit.snapshot(session, SESSION_FIELDS)
+        for name, value in values.items():
+            setattr(session, name, value)
+        session.save()
+        audit.record_changes(actor=actor, obj=session, before=before, after=audit.snapshot(session, SESSION_FIELDS))
+    return session
+
+
 # ---- enrolments, attendance and scores ---------------------------------------------------------------
 
 
 def _notify_enrolled(enrollment: Enrollment, session: TrainingSession) -> None:
     user = enrollment.user
     url = reverse("training:session_detail", kwargs={"session_id": session.pk})
-    local = timezone.localtime(session.starts_at)
+    try:
+        zone: dt.tzinfo = ZoneInfo(user.time_zone or settings.BRIDGE_DEFAULT_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(settings.BRIDGE_DEFAULT_TIME_ZONE)
+    local = session.starts_at.astimezone(zone)  # in the recipient's time zone, not the sender's
     with translation.override(user.language or settings.LANGUAGE_CODE):
         text = gettext("You are enrolled in the training %(course)s on %(when)s") % {
             "course": session.course.title,

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -77,9 +78,10 @@ def session_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _session_form(actor: User, data: Any = None) -> forms.SessionForm:
+def _session_form(actor: User, data: Any = None, **kwargs: Any) -> forms.SessionForm:
     return forms.SessionForm(
         data,
+        **kwargs,
         courses=selectors.courses(actor=actor),
         trainers=User.objects.filter(is_active=True).select_related("team").order_by("full_name", "username"),
     )
@@ -110,6 +112,45 @@ def session_new(request: HttpRequest) -> HttpResponse:
             return redirect("training:session_detail", session_id=session.pk)
         return render(request, "training/session_form.html", {"form": form}, status=400)
     return render(request, "training/session_form.html", {"form": form})
+
+
+@guarded
+def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    session = selectors.session_get(actor=actor, session_id=session_id)
+    require(policies.may_manage(actor))
+    initial = {
+        "course": session.course_id,
+        "starts_at": timezone.localtime(session.starts_at),
+        "duration_minutes": session.duration_minutes,
+        "trainer": session.trainer_id,
+        "trainer_name": session.trainer_name,
+        "location": session.location,
+        "notes": session.notes,
+        "is_open": session.is_open,
+    }
+    form = _session_form(actor, request.POST or None, initial=initial)
+    if request.method == "POST":
+        saved = save_form(
+            form,
+            lambda: services.session_update(
+                actor=actor,
+                session=session,
+                course=form.cleaned_data["course"],
+                starts_at=form.cleaned_data["starts_at"],
+                duration_minutes=form.cleaned_data["duration_minutes"],
+                trainer=form.cleaned_data["trainer"],
+                trainer_name=form.cleaned_data["trainer_name"],
+                location=form.cleaned_data["location"],
+                notes=form.cleaned_data["notes"],
+                is_open=form.cleaned_data["is_open"],
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("The session was saved."))
+            return redirect("training:session_detail", session_id=session.pk)
+        return render(request, "training/session_form.html", {"form": form, "session": session}, status=400)
+    return render(request, "training/session_form.html", {"form": form, "session": session})
 
 
 def _session_page(
@@ -623,3 +664,13 @@ def article_delete(request: HttpRequest, article_id: int) -> HttpResponse:
     services.article_delete(actor=actor, article=selectors.article_get(actor=actor, article_id=article_id))
     messages.success(request, _("The article was deleted."))
     return redirect("training:library")
+
+
+@guarded
+@require_POST
+def material_delete(request: HttpRequest, material_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    material = selectors.material_get(actor=actor, material_id=material_id)
+    services.material_delete(actor=actor, material=material)
+    messages.success(request, _("The material was removed."))
+    return redirect("training:session_detail", session_id=material.session_id)

@@ -259,3 +259,44 @@ def test_remove_enrolment_and_delete_article(company: Company) -> None:
         services.article_delete(actor=company.teammate, article=a)
     services.article_delete(actor=company.owner, article=a)
     assert selectors.articles(actor=company.owner).count() == 0
+
+
+def test_session_update_keeps_completions_on_their_course(company: Company) -> None:
+    c, other = course(company.admin), course(company.admin, title="Other", pass_score=None)
+    s = session(company.admin, c)
+    moved = services.session_update(
+        actor=company.manager_a, session=s, course=other, starts_at=s.starts_at, location="Room 9", is_open=False
+    )
+    assert (moved.course_id, moved.location, moved.is_open) == (other.pk, "Room 9", False)
+    (e,) = services.enrollment_add(actor=company.admin, session=s, users=[company.owner])
+    services.enrollment_record(actor=company.admin, enrollment=e, attended=True, score=None)
+    with pytest.raises(ApplicationError) as exc:
+        services.session_update(actor=company.admin, session=s, course=c, starts_at=s.starts_at)
+    assert "course" in exc.value.details
+    with pytest.raises(PermissionDenied):
+        services.session_update(actor=company.owner, session=s, course=other, starts_at=s.starts_at)
+    s.refresh_from_db()
+    assert s.course_id == other.pk and s.location == "Room 9"
+
+
+def test_no_reminders_for_paused_plans_or_inactive_coaches(company: Company) -> None:
+    today = timezone.localdate()
+    paused = services.coaching_plan_create(actor=company.admin, rep=company.owner, title="P", next_check_in=today)
+    services.coaching_plan_update(actor=company.admin, plan=paused, title="P", next_check_in=today, status="paused")
+    services.coaching_plan_create(
+        actor=company.admin, rep=company.teammate, title="Q", next_check_in=today, coach=company.manager_a
+    )
+    type(company.manager_a).objects.filter(pk=company.manager_a.pk).update(is_active=False)
+    assert services.coaching_reminders_send(today=today) == 0
+    assert not Notification.objects.filter(kind=NotificationKind.COACHING_DUE).exists()
+
+
+def test_enrolment_notice_uses_the_recipients_time_zone(company: Company) -> None:
+    type(company.owner).objects.filter(pk=company.owner.pk).update(time_zone="Europe/London", language="en")
+    company.owner.refresh_from_db()
+    c = course(company.admin)
+    starts = dt.datetime(2026, 7, 1, 9, 30, tzinfo=dt.UTC)
+    s = services.session_create(actor=company.admin, course=c, starts_at=starts)
+    services.enrollment_add(actor=company.admin, session=s, users=[company.owner])
+    (n,) = Notification.objects.filter(kind=NotificationKind.TRAINING_ENROLLED)
+    assert n.params["text"] == "You are enrolled in the training Objection handling on 2026-07-01 10:30"

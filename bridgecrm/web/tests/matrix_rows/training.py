@@ -66,6 +66,19 @@ def manage_only(outcome: Outcome, *, anonymous: Outcome = LOGIN) -> dict[str, Ou
     )
 
 
+def session_manage(outcome: Outcome, *, anonymous: Outcome = LOGIN) -> dict[str, Outcome]:
+    """Changing the world's session (by invitation): the enrolled owner sees it (403), other reps do not (404)."""
+    return row(
+        anonymous=anonymous,
+        owner=FORBIDDEN,
+        teammate=NOT_FOUND,
+        other_rep=NOT_FOUND,
+        manager_a=outcome,
+        manager_b=outcome,
+        admin=outcome,
+    )
+
+
 def team_a_manager(outcome: Outcome, *, manager_b: Outcome, anonymous: Outcome = LOGIN) -> dict[str, Outcome]:
     """Acting on the owner's training record: the owner sees it (403), team A's manager and the admin act."""
     return row(
@@ -185,6 +198,20 @@ ROWS: list[Case] = [
     ),
     Case(T + "session_new", "GET", url(T + "session_new"), manage_only(OK)),
     Case(T + "session_new", "POST", url(T + "session_new"), manage_only(SAVED), data=session_data),
+    Case(T + "session_edit", "GET", url(T + "session_edit", session_id=SESSION), session_manage(OK)),
+    Case(
+        T + "session_edit",
+        "POST",
+        url(T + "session_edit", session_id=SESSION),
+        session_manage(SAVED),
+        data=lambda w: session_data(w) | {"location": "Room 9"},
+    ),
+    Case(
+        T + "material_delete",
+        "POST",
+        url(T + "material_delete", material_id=_pk("training_material")),
+        session_manage(SAVED),
+    ),
     Case(T + "session_detail", "GET", url(T + "session_detail", session_id=SESSION), visible_to(SEES_SESSION, OK)),
     Case(
         T + "session_enrol",
@@ -322,6 +349,26 @@ ROWS: list[Case] = [
         url(A + "session_detail", session_id=SESSION),
         visible_to(SEES_SESSION, OK, anonymous=UNAUTHENTICATED),
         operation=f"GET {P}/sessions/{{session_id}}",
+    ),
+    Case(
+        A + "session_update",
+        "PUT",
+        url(A + "session_update", session_id=SESSION),
+        session_manage(OK_SAVED, anonymous=UNAUTHENTICATED),
+        data=lambda w: {
+            "course_id": w.extra["training_course"].pk,
+            "starts_at": w.extra["training_session"].starts_at.isoformat(),
+            "location": "Room 9",
+            "is_open": False,
+        },
+        operation=f"PUT {P}/sessions/{{session_id}}",
+    ),
+    Case(
+        A + "material_delete",
+        "DELETE",
+        url(A + "material_delete", material_id=_pk("training_material")),
+        session_manage(DELETED, anonymous=UNAUTHENTICATED),
+        operation=f"DELETE {P}/materials/{{material_id}}",
     ),
     Case(
         A + "session_enrolments",
