@@ -23,6 +23,7 @@ from bridgecrm.api import (
     pool,
     quotes,
     tiers,
+    training,
     users,
 )
 from bridgecrm.api import dedup as dedup_api
@@ -104,3 +105,4 @@ api.add_router("/", collab.router)
 api.add_router("/", customization.router)
 api.add_router("/", pool.router)
 api.add_router("/", imports.router)
+api.add_router("/", training.router)
