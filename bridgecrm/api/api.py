@@ -24,6 +24,7 @@ from bridgecrm.api import (
     quotes,
     scorecards,
     tiers,
+    training,
     users,
 )
 from bridgecrm.api import dedup as dedup_api
@@ -105,4 +106,5 @@ api.add_router("/", collab.router)
 api.add_router("/", customization.router)
 api.add_router("/", pool.router)
 api.add_router("/", imports.router)
+api.add_router("/", training.router)
 api.add_router("/", scorecards.router)

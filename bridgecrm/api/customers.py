@@ -42,6 +42,7 @@ class CustomerFiltersIn(Schema):
     q: str = Field("", max_length=100, pattern=NO_NUL)
     kind: str = Field("", max_length=16, pattern=NO_NUL)
     stage: str = Field("", max_length=16, pattern=NO_NUL)
+    tier: str = Field("", max_length=16, pattern=NO_NUL, description="A tier's code, e.g. A")
     source: str = Field("", max_length=16, pattern=NO_NUL)
     industry: str = Field("", max_length=20, pattern=NO_NUL)
     country: str = Field("", max_length=2, pattern=NO_NUL)
@@ -65,6 +66,7 @@ class CustomerOut(Schema):
     kind: str
     name: str
     lifecycle_stage: str
+    tier: str = Field(description="The customer's tier code; empty until tiers are computed")
     source: str
     industry: str
     country: str
@@ -214,6 +216,7 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFiltersIn]) -> A
             q=f.q,
             kind=f.kind,
             stage=f.stage,
+            tier=f.tier,
             source=f.source,
             industry=f.industry,
             country=f.country,

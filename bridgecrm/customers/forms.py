@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from bridgecrm.core.choices import CUSTOMER_TIER, choices_of
 from bridgecrm.core.forms import BridgeForm, FastSelect
 from bridgecrm.customers.models import (
     Country,
@@ -77,6 +78,7 @@ class CustomerFilterForm(BridgeForm):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, phone or e-mail")}),
     )
     stage = forms.ChoiceField(label=_("Stage"), choices=ANY + LifecycleStage.choices, required=False)
+    tier = forms.ChoiceField(label=_("Tier"), choices=ANY, required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=ANY + CustomerKind.choices, required=False)
     source = forms.ChoiceField(label=_("Source"), choices=ANY + CustomerSource.choices, required=False)
     industry = forms.ChoiceField(label=_("Industry"), choices=ANY + Industry.choices, required=False)
@@ -94,12 +96,13 @@ class CustomerFilterForm(BridgeForm):
     sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
 
     # Shown at once; the others sit behind "More filters" (open when one of them is set).
-    MAIN_FIELDS = ("q", "stage", "owner", "sort")
+    MAIN_FIELDS = ("q", "stage", "tier", "owner", "sort")
 
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.visible_to(actor).filter(is_active=True)  # type: ignore[attr-defined]
         self.fields["team"].queryset = Team.objects.visible_to(actor)  # type: ignore[attr-defined]
+        self.fields["tier"].choices = ANY + choices_of(CUSTOMER_TIER)  # type: ignore[attr-defined]
         custom_forms.add_filter_fields(self, entity=Entity.CUSTOMER, actor=actor)
         _fast_selects(self)
 
@@ -123,6 +126,7 @@ class CustomerFilterForm(BridgeForm):
             q=d.get("q") or "",
             kind=d.get("kind") or "",
             stage=d.get("stage") or "",
+            tier=d.get("tier") or "",
             source=d.get("source") or "",
             industry=d.get("industry") or "",
             country=d.get("country") or "",

@@ -176,12 +176,19 @@ class Customer(models.Model):
         blank=True,
         related_name="owned_customers",
         verbose_name=_("owner"),
+        db_index=False,  # the (owner, updated_at) and (owner, next_follow_up_on) indexes lead with it
     )
     collaborators = models.ManyToManyField(
         "users.User", blank=True, related_name="collaborating_customers", verbose_name=_("collaborators")
     )
     team = models.ForeignKey(
-        "users.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="customers", verbose_name=_("team")
+        "users.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("team"),
+        db_index=False,  # the (team, updated_at) index leads with it
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)

@@ -49,6 +49,7 @@ class CustomerFilters:
     q: str = ""
     kind: str = ""
     stage: str = ""
+    tier: str = ""
     source: str = ""
     industry: str = ""
     country: str = ""
@@ -163,6 +164,7 @@ def customer_list(*, actor: User, filters: CustomerFilters | None = None) -> Cus
     exact = {
         "kind": f.kind,
         "lifecycle_stage": f.stage,
+        "tier": f.tier,
         "source": f.source,
         "industry": f.industry,
         "country": f.country,

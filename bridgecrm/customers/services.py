@@ -70,6 +70,7 @@ SAVED_VIEW_KEYS = (
     "q",
     "kind",
     "stage",
+    "tier",
     "source",
     "industry",
     "country",

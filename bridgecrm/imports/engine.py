@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -203,8 +203,11 @@ def _fail(job: ImportJob, message: Any) -> ImportJob:
 
 
 def _job_url(job: ImportJob) -> str:
+    """The job's page. Resolved against the imports app's own URLconf (included at the root, which
+    a test checks): the whole site's URLconf would build the API's schemas first, about 1.5 s that
+    a command-line import does not need."""
     try:
-        return reverse("imports:job", kwargs={"job_id": job.pk})
+        return reverse("job", urlconf="bridgecrm.imports.urls", kwargs={"job_id": job.pk})
     except NoReverseMatch:
         return ""
 
@@ -256,9 +259,27 @@ def _run_table(
     job.save(update_fields=["status", "started_at", "updated_at"])
     if dry:
         return _dry_run(job, ctx, kind, table, columns, ext_index, headers)
-    for batch in _batches(_rows(table, columns, ext_index, job.rows_committed), batch_size):
+    for number, batch in enumerate(_batches(_rows(table, columns, ext_index, job.rows_committed), batch_size), 1):
         _commit_batch(job, ctx, kind, batch)
+        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8…
+            _refresh_statistics()
     return _finish(job, headers)
+
+
+# The tables whose exact-key and reference lookups every kind's batches make.
+_LOOKUP_TABLES = ("customers_customer", "customers_contact", "customers_contactphone", "imports_externalref")
+
+
+def _refresh_statistics() -> None:
+    """PostgreSQL plans the duplicate check's key lookups from table statistics. An import grows the
+    tables faster than autovacuum re-analyses them, and on stale statistics the planner scans whole
+    tables: 54 ms a phone lookup at 100,000 customers instead of about 1 ms. So the engine analyses
+    the lookup tables after batches 1, 2, 4, 8…, a logarithmic number of times per run (tens of
+    milliseconds each). SQLite plans by its indexes alone and needs nothing."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(_LOOKUP_TABLES))
 
 
 def _dry_run(

@@ -68,6 +68,11 @@ def tier_labels() -> dict[str, str]:
     return {t.code: t.label for t in tiers()}
 
 
+def tier_choices() -> list[tuple[str, str]]:
+    """``(code, "code · label")`` per tier, in the tier model's order (the customer list's filter)."""
+    return [(t.code, f"{t.code} · {t.label}" if t.label and t.label != t.code else t.code) for t in tiers()]
+
+
 def params_of(values: Any, *, version: int = 0) -> scoring.Params:
     """Scoring parameters from a ``TierModel`` (or an object with the same attributes)."""
     factors = []

@@ -6,3 +6,14 @@ class TrainingConfig(AppConfig):
     name = "bridgecrm.training"
     label = "training"
     verbose_name = _("Training, coaching and know-how")
+
+    def ready(self) -> None:
+        from bridgecrm.core.audit import register_audited
+
+        register_audited(
+            "training.TrainingCourse",
+            "training.TrainingSession",
+            "training.Enrollment",
+            "training.CoachingPlan",
+            "training.Article",
+        )

@@ -40,6 +40,12 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Contracts"), "contracts:contracts", lambda u: True),
     NavItem(_("Collections"), "contracts:collections", lambda u: True),
     NavItem(_("People"), "users:people", lambda u: True),
+    # training
+    NavItem(_("My training"), "training:mine", lambda u: True),
+    NavItem(_("Training sessions"), "training:sessions", lambda u: True),
+    NavItem(_("Coaching"), "training:coaching", lambda u: True),
+    NavItem(_("Know-how library"), "training:library", lambda u: True),
+    # scorecards
     NavItem(_("Scorecards"), "scorecards:list", lambda u: True),
     NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
     NavItem(_("Teams"), "users:manage_teams", policies.may_manage_teams, "admin"),

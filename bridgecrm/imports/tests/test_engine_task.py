@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from bridgecrm.activities.models import Notification, NotificationKind
 from bridgecrm.activities.selectors import notification_text
@@ -32,6 +33,8 @@ def test_start_runs_the_import_as_a_task_and_notifies_the_importer(company, var,
     assert Customer.objects.count() == 2
     note = Notification.objects.get(recipient=company.manager_a, kind=NotificationKind.IMPORT_DONE)
     assert "c.csv" in notification_text(note) and note.params["created"] == 2
+    # The link, resolved without the site's URLconf, is the job page's URL all the same.
+    assert note.url == reverse("imports:job", kwargs={"job_id": job.pk})
     with pytest.raises(ApplicationError):
         services.import_job_start(actor=company.manager_a, job=job)  # done: not again
 

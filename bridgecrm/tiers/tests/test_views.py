@@ -114,3 +114,22 @@ def test_routine_filter_and_compliance_page(company: Company, django_assert_max_
     assert reps[company.owner.pk].customers == 2 and reps[company.owner.pk].on_time == 0
     assert company.other_rep.pk not in reps
     assert client.get(reverse("tiers:compliance"), {"start": "2026-03-31", "end": "2026-03-01"}).status_code == 400
+
+
+def test_customer_list_shows_and_filters_by_tier_in_the_page_and_the_api(company: Company) -> None:
+    from bridgecrm.api.tests.conftest import ApiClient, issue_token
+
+    customer(company.owner, "Key account", tier="A")
+    customer(company.owner, "Small shop", tier="D")
+    customer(company.other_rep, "Someone else's A", tier="A")
+    client = signed_in(company.owner)
+    page = client.get(reverse("customers:list"), {"tier": "A"})
+    assert [c.name for c in page.context["customers"]] == ["Key account"]
+    labels = dict(page.context["form"].fields["tier"].choices)
+    assert set(labels) == {"", *(t.code for t in selectors.tiers())}
+    assert labels["A"].startswith("A")
+    assert 'data-testid="tier">A<' in page.content.decode()
+    assert client.get(reverse("customers:list"), {"tier": "nope"}).context["form"].errors["tier"]
+    api = ApiClient(issue_token(company.owner))
+    body = api.get("/customers", {"tier": "D"}).json()
+    assert [(i["name"], i["tier"]) for i in body["items"]] == [("Small shop", "D")]

@@ -215,6 +215,7 @@ ROW_MODULES: tuple[str, ...] = (
     "customization",
     "imports",
     "collab",
+    "training",
     "scorecards",
 )
 
@@ -403,6 +404,7 @@ for _app in (
     "pool",
     "collab",
     "imports",
+    "training",
     "scorecards",
 ):
     for _model in apps.get_app_config(_app).get_models():
