@@ -22,6 +22,7 @@ from bridgecrm.api import (
     pipeline,
     pool,
     quotes,
+    scorecards,
     tiers,
     training,
     users,
@@ -106,3 +107,4 @@ api.add_router("/", customization.router)
 api.add_router("/", pool.router)
 api.add_router("/", imports.router)
 api.add_router("/", training.router)
+api.add_router("/", scorecards.router)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("bridgecrm.pool.urls")),
     path("", include("bridgecrm.imports.urls")),
     path("", include("bridgecrm.training.urls")),
+    path("", include("bridgecrm.scorecards.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

@@ -45,6 +45,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Training sessions"), "training:sessions", lambda u: True),
     NavItem(_("Coaching"), "training:coaching", lambda u: True),
     NavItem(_("Know-how library"), "training:library", lambda u: True),
+    # scorecards
+    NavItem(_("Scorecards"), "scorecards:list", lambda u: True),
     NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
     NavItem(_("Teams"), "users:manage_teams", policies.may_manage_teams, "admin"),
     NavItem(_("Roles"), "users:manage_roles", policies.may_manage_roles, "admin"),

@@ -216,6 +216,7 @@ ROW_MODULES: tuple[str, ...] = (
     "imports",
     "collab",
     "training",
+    "scorecards",
 )
 
 
@@ -404,6 +405,7 @@ for _app in (
     "collab",
     "imports",
     "training",
+    "scorecards",
 ):
     for _model in apps.get_app_config(_app).get_models():
         _label = _model._meta.label
