@@ -76,7 +76,7 @@ def _plans(admin: User, today: dt.date) -> dict[str, int]:
     teams = list(Team.objects.filter(is_active=True, kind=TeamKind.TEAM, manager__isnull=False).order_by("path")[:2])
     plans = milestones = 0
     for n, team in enumerate(teams):
-        members = list(User.objects.filter(team=team, is_active=True).exclude(pk=team.manager_id).order_by("pk"))
+        members = list(User.objects.filter(team=team, is_active=True).exclude(managed_teams=team).order_by("pk"))
         if not members:
             continue
         plan = services.plan_create(
