@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bridgecrm.core.forms import BridgeForm
 from bridgecrm.core.periods import Period
@@ -42,7 +43,7 @@ class ProgressFilterForm(BridgeForm):
 class TargetForm(BridgeForm):
     measure = forms.ChoiceField(label=_("Measure"), choices=Measure.choices)
     period = PeriodField(label=_("Period"))
-    scope = forms.ChoiceField(label=_("Scope"), choices=TargetScope.choices)
+    scope = forms.ChoiceField(label=pgettext_lazy("target", "Scope"), choices=TargetScope.choices)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
     user = forms.ModelChoiceField(label=_("Rep"), queryset=User.objects.none(), required=False)
     product_category = forms.ChoiceField(
@@ -64,7 +65,8 @@ class DecomposeForm(BridgeForm):
         choices=[("scope", _("Teams or reps")), ("months", _("Months")), ("quarters", _("Quarters"))],
     )
     method = forms.ChoiceField(
-        label=_("Method"), choices=[c for c in DecompositionMethod.choices if c[0] != DecompositionMethod.MANUAL]
+        label=pgettext_lazy("target", "Method"),
+        choices=[c for c in DecompositionMethod.choices if c[0] != DecompositionMethod.MANUAL],
     )
 
 

@@ -103,6 +103,18 @@ class Target(models.Model):
         return Period(self.period_start, self.period_end, self.period_kind)
 
     @property
+    def method_label(self) -> str:
+        return str(DecompositionMethod(self.method).label) if self.method in DecompositionMethod.values else ""
+
+    @property
+    def category_label(self) -> str:
+        from bridgecrm.pipeline.models import ProductCategory
+
+        if self.product_category in ProductCategory.values:
+            return str(ProductCategory(self.product_category).label)
+        return self.product_category
+
+    @property
     def is_count(self) -> bool:
         return self.measure in COUNT_MEASURES
 

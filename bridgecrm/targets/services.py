@@ -17,7 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
@@ -90,7 +90,7 @@ def _notify_rep(target: Target, actor: User) -> None:
     if target.scope != TargetScope.REP or user is None or user.pk == actor.pk or not user.is_active:
         return
     with translation.override(user.language or None):
-        text = gettext_now("Your target for %(period)s: %(measure)s %(amount)s") % {
+        text = gettext("Your target for %(period)s: %(measure)s %(amount)s") % {
             "period": target.period.code,
             "measure": Measure(target.measure).label,
             "amount": target.amount,
@@ -613,7 +613,7 @@ def milestone_reminders_send(*, today: dt.date | None = None) -> int:
             continue
         owner = milestone.owner
         with translation.override(owner.language or None):
-            text = gettext_now("Milestone overdue: %(title)s (due %(due)s) in the plan %(plan)s") % {
+            text = gettext("Milestone overdue: %(title)s (due %(due)s) in the plan %(plan)s") % {
                 "title": milestone.title,
                 "due": milestone.due_on.isoformat(),
                 "plan": milestone.plan.name,
