@@ -39,6 +39,8 @@ def targets_cases(ctx: Context) -> list[Case]:
         .first()
     )
     ctx.facts["targets_manager"] = manager.username if manager else None
+    biggest = Team.objects.filter(members__isnull=False).order_by("pk").first()
+    focus_team = biggest.pk if biggest else 0
     won_sql = (
         "SELECT d.owner_id, SUM(d.amount_base) FROM pipeline_deal d"
         " WHERE d.status = 'won' AND d.deleted_at IS NULL AND d.closed_on BETWEEN %s AND %s GROUP BY d.owner_id"
@@ -48,6 +50,13 @@ def targets_cases(ctx: Context) -> list[Case]:
         Case(
             "target progress: signed amount, this year",
             progress + "?" + urlencode({"measure": "signed_amount", "period": str(year)}),
+            won_sql,
+            params,
+            budget_ms=BUDGET_MS,
+        ),
+        Case(
+            "target progress: signed amount, this year, one team's reps",
+            progress + "?" + urlencode({"measure": "signed_amount", "period": str(year), "team": focus_team}),
             won_sql,
             params,
             budget_ms=BUDGET_MS,

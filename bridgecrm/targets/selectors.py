@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.urls import reverse
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind
@@ -431,6 +431,7 @@ class ProgressRow:
     mismatch: decompose.Mismatch | None = None
     time_mismatch: decompose.Mismatch | None = None
     link: str = ""
+    target_url: str = ""
 
     @property
     def amount(self) -> Decimal | None:
@@ -453,6 +454,8 @@ class Progress:
     elapsed_days: int
     may_see_mismatch: bool
     warnings: list[ProgressRow] = field(default_factory=list)
+    reps_folded: bool = False  # too many people: reps shown only under the focused team
+    focus_team_id: int | None = None
 
 
 def elapsed_days(period: Period, today: dt.date) -> int:
@@ -463,30 +466,52 @@ def elapsed_days(period: Period, today: dt.date) -> int:
 
 def records_link(measure: str, period: Period, *, owner_id: int | None = None, team_id: int | None = None) -> str:
     """The list behind a figure: won deals, follow-ups, visits, customers or collections."""
+    link: str = _link_maker(measure, period)(owner_id, team_id)
+    return link
+
+
+def _link_maker(measure: str, period: Period) -> Any:
+    """A function (owner_id, team_id) → the list behind a figure; the URL is reversed once."""
     params: dict[str, Any] = {}
     if measure in (Measure.SIGNED_AMOUNT, Measure.WON_DEALS):
+        base = reverse("pipeline:deals")
         params = {"status": DealStatus.WON, "close_from": period.start, "close_to": period.end}
-        if owner_id is not None:
-            params["owner"] = owner_id
-        if team_id is not None:
-            params["team"] = team_id
-        return reverse("pipeline:deals") + "?" + urlencode(params)
-    if measure in (Measure.FOLLOW_UPS, Measure.VISITS):
+        team_key: str | None = "team"
+    elif measure in (Measure.FOLLOW_UPS, Measure.VISITS):
+        base = reverse("activities:follow_ups")
         params = {"date_from": period.start, "date_to": period.end}
         if measure == Measure.VISITS:
             params["kind"] = FollowUpKind.VISIT
+        team_key = None
+    elif measure == Measure.NEW_CUSTOMERS:
+        base, team_key = reverse("customers:list"), None
+    else:
+        collections = reverse("contracts:collections")
+        return lambda owner_id=None, team_id=None: collections
+    common = urlencode(params)
+
+    def make(owner_id: int | None = None, team_id: int | None = None) -> str:
+        query = common
         if owner_id is not None:
-            params["owner"] = owner_id
-        return reverse("activities:follow_ups") + "?" + urlencode(params)
-    if measure == Measure.NEW_CUSTOMERS:
-        if owner_id is not None:
-            params["owner"] = owner_id
-        return reverse("customers:list") + ("?" + urlencode(params) if params else "")
-    return reverse("contracts:collections")
+            query += ("&" if query else "") + f"owner={owner_id}"
+        if team_id is not None and team_key is not None:
+            query += ("&" if query else "") + f"{team_key}={team_id}"
+        return base + ("?" + query if query else "")
+
+    return make
+
+
+REP_ROWS_LIMIT = 60  # above this many people, reps are listed one team at a time (``focus_team_id``)
 
 
 def progress(
-    *, actor: Any, measure: str, period: Period, today: dt.date | None = None, product_category: str = ""
+    *,
+    actor: Any,
+    measure: str,
+    period: Period,
+    today: dt.date | None = None,
+    product_category: str = "",
+    focus_team_id: int | None = None,
 ) -> Progress:
     """The company → teams → reps tree for one measure and period, as far as the actor may see:
     target, actual, %, run-rate projection, status, pipeline coverage and mismatch warnings.
@@ -508,7 +533,7 @@ def progress(
     for t in targets:
         by_scope[(t.scope, t.team_id or t.user_id or 0)] = t
     teams = list(Team.objects.visible_to(actor).filter(is_active=True).order_by("path"))
-    reps = list(visible_reps(actor).select_related(None).order_by("full_name", "username"))
+    reps = list(visible_reps(actor).only("pk", "full_name", "username", "team_id").order_by("full_name", "username"))
     found = actuals_by_owner(measure=measure, period=period, product_category=product_category)
     pipe = weighted_pipeline_by_owner(measure=measure, period=period, today=today, product_category=product_category)
     paths: dict[int, str] = dict(User.objects.filter(team__isnull=False).values_list("pk", "team__path"))
@@ -522,19 +547,23 @@ def progress(
             if path.startswith(team.path):
                 team_actual[team.pk] += value or Decimal(0)
                 team_pipe[team.pk] += weighted or Decimal(0)
-    sums: dict[int, tuple[dict[bool, Decimal], dict[bool, int]]] = {}
+    sums: dict[int, dict[bool, Decimal]] = {}
     if view_others and targets:
-        for parent_id, start, end, total in (
+        # Two rows at most per target: its same-period children (teams, reps) and its shorter ones.
+        same = Case(
+            When(period_start=period.start, period_end=period.end, then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+        for parent_id, is_same, total in (
             Target.objects.filter(parent_id__in=[t.pk for t in targets])
             .order_by()
-            .values_list("parent_id", "period_start", "period_end")
+            .annotate(same=same)
+            .values_list("parent_id", "same")
             .annotate(s=Sum("amount"))
-            .values_list("parent_id", "period_start", "period_end", "s")
+            .values_list("parent_id", "same", "s")
         ):
-            same = start == period.start and end == period.end
-            amounts, counts = sums.setdefault(parent_id, ({}, {}))
-            amounts[same] = amounts.get(same, Decimal(0)) + Decimal(total)
-            counts[same] = counts.get(same, 0) + 1
+            sums.setdefault(parent_id, {})[bool(is_same)] = Decimal(total)
 
     def row(kind: str, key: int, label: str, depth: int, actual: Decimal, weighted: Decimal, link: str) -> ProgressRow:
         target = by_scope.get((kind, key))
@@ -542,16 +571,19 @@ def progress(
         r.projection = decompose.projection(r.actual, elapsed_days=elapsed, period_days=period.days, places=places)
         r.pipeline = weighted
         if target is not None:
+            r.target_url = f"{detail_base}{target.pk}/"  # targets:detail, reversed once
             r.status = decompose.status(target.amount, r.actual, r.projection)
             if measure in (Measure.SIGNED_AMOUNT, Measure.WON_DEALS):
                 r.coverage = decompose.coverage(weighted, target.amount, r.actual)
-            amounts, _counts = sums.get(target.pk, ({}, {}))
+            amounts = sums.get(target.pk, {})
             if True in amounts and amounts[True] != target.amount:
                 r.mismatch = decompose.Mismatch(target.amount, amounts[True])
             if False in amounts and amounts[False] != target.amount:
                 r.time_mismatch = decompose.Mismatch(target.amount, amounts[False])
         return r
 
+    link = _link_maker(measure, period)
+    detail_base = reverse("targets:progress")
     rows = [
         row(
             "company",
@@ -560,12 +592,16 @@ def progress(
             0,
             sum(found.values(), Decimal(0)),
             sum(pipe.values(), Decimal(0)),
-            records_link(measure, period),
+            link(),
         )
     ]
     reps_by_path: dict[str, list[User]] = defaultdict(list)
     loose: list[User] = []
     team_paths = {t.path for t in teams}
+    folded = len(reps) > REP_ROWS_LIMIT
+    if folded:
+        focus = next((t.path for t in teams if t.pk == focus_team_id), None)
+        reps = [u for u in reps if focus is not None and (paths.get(u.pk) or "").startswith(focus)]
     for u in reps:
         rep_path: str | None = paths.get(u.pk)
         if rep_path is not None and rep_path in team_paths:
@@ -576,7 +612,7 @@ def progress(
         if team.kind == TeamKind.COMPANY and team.parent_id is None:
             # The company node is the company row.
             for u in reps_by_path.get(team.path, []):
-                rows.append(_rep_row(row, u, 1, found, pipe, measure, period))
+                rows.append(_rep_row(row, u, 1, found, pipe, link))
             continue
         depth = max(1, team.depth)
         rows.append(
@@ -587,14 +623,15 @@ def progress(
                 depth,
                 team_actual.get(team.pk, Decimal(0)),
                 team_pipe.get(team.pk, Decimal(0)),
-                records_link(measure, period, team_id=team.pk),
+                link(team_id=team.pk),
             )
         )
         for u in reps_by_path.get(team.path, []):
-            rows.append(_rep_row(row, u, depth + 1, found, pipe, measure, period))
+            rows.append(_rep_row(row, u, depth + 1, found, pipe, link))
     for u in loose:
-        rows.append(_rep_row(row, u, 1, found, pipe, measure, period))
+        rows.append(_rep_row(row, u, 1, found, pipe, link))
     result = Progress(measure, period, today, product_category, rows, elapsed, view_others)
+    result.reps_folded, result.focus_team_id = folded, focus_team_id
     result.warnings = [r for r in rows if r.mismatch is not None or r.time_mismatch is not None]
     return result
 
@@ -605,8 +642,7 @@ def _rep_row(
     depth: int,
     found: dict[int, Decimal],
     pipe: dict[int, Decimal],
-    measure: str,
-    period: Period,
+    link: Any,
 ) -> ProgressRow:
     r: ProgressRow = row(
         "rep",
@@ -615,7 +651,7 @@ def _rep_row(
         depth,
         found.get(u.pk, Decimal(0)),
         pipe.get(u.pk, Decimal(0)),
-        records_link(measure, period, owner_id=u.pk),
+        link(owner_id=u.pk),
     )
     return r
 

@@ -15,6 +15,7 @@ from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.targets import forms, policies, selectors, services
 from bridgecrm.targets.models import Measure, PlanPhase
 from bridgecrm.users.viewtools import actor_of, guarded, require, save_form
+from bridgecrm.users.viewtools import int_param as _int
 
 
 def _period_default() -> Period:
@@ -34,7 +35,12 @@ def progress(request: HttpRequest) -> HttpResponse:
             category = form.cleaned_data["category"] or ""
         else:
             status = 400
-    result = selectors.progress(actor=actor, measure=measure, period=period, product_category=category)
+    focus = _int(request.GET.get("team"), 0) or None
+    result = selectors.progress(
+        actor=actor, measure=measure, period=period, product_category=category, focus_team_id=focus
+    )
+    query = request.GET.copy()
+    query.pop("team", None)
     return render(
         request,
         "targets/progress.html",
@@ -43,6 +49,7 @@ def progress(request: HttpRequest) -> HttpResponse:
             "result": result,
             "measure_label": Measure(measure).label,
             "may_manage": policies.may_manage(actor),
+            "query": query.urlencode(),
         },
         status=status,
     )

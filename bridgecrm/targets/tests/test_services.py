@@ -278,3 +278,14 @@ def test_plans_milestones_and_reminders(company: Company) -> None:
         services.milestone_set_status(actor=c.other_rep, milestone=m2, status="done")
     assert Milestone.objects.get(pk=m2.pk).status == "open"
     assert SalesPlan.objects.count() == 2
+
+
+def test_many_people_fold_reps_under_a_focused_team(company: Company, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = company
+    monkeypatch.setattr(selectors, "REP_ROWS_LIMIT", 3)
+    year = Period.year(2026)
+    folded = selectors.progress(actor=c.admin, measure="visits", period=year)
+    assert folded.reps_folded and not [r for r in folded.rows if r.kind == "rep"]
+    focused = selectors.progress(actor=c.admin, measure="visits", period=year, focus_team_id=c.team_a.pk)
+    assert {r.key for r in focused.rows if r.kind == "rep"} == {c.owner.pk, c.teammate.pk, c.manager_a.pk}
+    assert {r.key for r in focused.rows if r.kind == "team"} == {c.region.pk, c.team_a.pk, c.team_b.pk}
