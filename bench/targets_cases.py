@@ -24,6 +24,7 @@ def _route(name: str) -> str | None:
 
 
 def targets_cases(ctx: Context) -> list[Case]:
+    from bridgecrm.core.periods import Period, PeriodKind
     from bridgecrm.users.models import Team, User
 
     progress = _route("targets:progress")
@@ -77,13 +78,14 @@ def targets_cases(ctx: Context) -> list[Case]:
             note="1,000,000 follow-ups: one GROUP BY over the month's range",
         ),
     ]
+    month = Period.containing(PeriodKind.MONTH, dt.date.today())
     if manager is not None:
         cases.append(
             Case(
                 "manager dashboard (team manager)",
                 dashboard,
                 won_sql,
-                params,
+                [month.start.isoformat(), month.end.isoformat()],
                 user=manager.username,
                 budget_ms=BUDGET_MS,
             )
