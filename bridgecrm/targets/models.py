@@ -8,6 +8,7 @@ children pointing to their ``parent``; the parent's amount is what the children 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -117,6 +118,11 @@ class Target(models.Model):
     @property
     def is_count(self) -> bool:
         return self.measure in COUNT_MEASURES
+
+    @property
+    def shown_amount(self) -> Decimal:
+        """The amount as the measure counts it: whole units for counts, cents for money."""
+        return self.amount.quantize(Decimal(1) if self.is_count else Decimal("0.01"))
 
     @property
     def owner_label(self) -> str:

@@ -435,7 +435,7 @@ class ProgressRow:
 
     @property
     def amount(self) -> Decimal | None:
-        return self.target.amount if self.target is not None else None
+        return self.target.shown_amount if self.target is not None else None
 
     @property
     def percent(self) -> Decimal | None:
@@ -576,10 +576,11 @@ def progress(
             if measure in (Measure.SIGNED_AMOUNT, Measure.WON_DEALS):
                 r.coverage = decompose.coverage(weighted, target.amount, r.actual)
             amounts = sums.get(target.pk, {})
+            q = decompose.quantum(places)
             if True in amounts and amounts[True] != target.amount:
-                r.mismatch = decompose.Mismatch(target.amount, amounts[True])
+                r.mismatch = decompose.Mismatch(target.amount.quantize(q), amounts[True].quantize(q))
             if False in amounts and amounts[False] != target.amount:
-                r.time_mismatch = decompose.Mismatch(target.amount, amounts[False])
+                r.time_mismatch = decompose.Mismatch(target.amount.quantize(q), amounts[False].quantize(q))
         return r
 
     link = _link_maker(measure, period)

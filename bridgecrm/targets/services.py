@@ -306,7 +306,7 @@ def decomposition_preview(
     result = decompose.split(parent.amount, w, places=selectors.places_of(parent.measure))
     existing = _existing(parent, units)
     lines = [
-        PreviewLine(u, wt, amt, existing[u.key].amount if u.key in existing else None)
+        PreviewLine(u, wt, amt, existing[u.key].shown_amount if u.key in existing else None)
         for u, wt, amt in zip(units, w, result.parts, strict=True)
     ]
     return Preview(parent, dimension, method, lines, result.fell_back_to_equal)

@@ -28,9 +28,10 @@ def figure(value: Decimal | None) -> str:
     """A target figure with thousands separators: money with cents, counts without."""
     if value is None:
         return "—"
-    if value == value.to_integral_value():
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < 0:
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
 
 
 @register.filter
@@ -43,7 +44,7 @@ def signed(value: Decimal | None) -> str:
 
 @register.filter
 def sum_amounts(targets: Any) -> Decimal:
-    return sum((t.amount for t in targets), Decimal(0))
+    return sum((t.shown_amount for t in targets), Decimal(0))
 
 
 @register.filter
