@@ -28,13 +28,19 @@ def _round(amount: Decimal, step: Decimal) -> Decimal:
 
 
 def _tree(admin: User, parent: Target, counts: dict[str, int]) -> None:
-    """Decompose down the team tree, then each rep's year into months by last year's seasonality."""
+    """Decompose down the team tree, and each team's and rep's year into months by last year's
+    seasonality."""
     if parent.scope == TargetScope.REP:
         services.target_decompose(
             actor=admin, parent=parent, dimension="months", method=DecompositionMethod.SEASONALITY
         )
         counts["targets"] += 12
         return
+    if parent.scope == TargetScope.TEAM:
+        services.target_decompose(
+            actor=admin, parent=parent, dimension="months", method=DecompositionMethod.SEASONALITY
+        )
+        counts["targets"] += 12
     if not services.units_for(parent, "scope"):
         return
     # Teams and regions by last year's share; a team's reps equally (a rep new since last year would
