@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,7 +15,7 @@ from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.targets import forms, policies, selectors, services
 from bridgecrm.targets.models import Measure, PlanPhase
-from bridgecrm.users.viewtools import actor_of, guarded, require, save_form
+from bridgecrm.users.viewtools import actor_of, export_response, guarded, require, save_form
 from bridgecrm.users.viewtools import int_param as _int
 
 
@@ -23,7 +24,7 @@ def _period_default() -> Period:
 
 
 @guarded
-def progress(request: HttpRequest) -> HttpResponse:
+def progress(request: HttpRequest) -> HttpResponseBase:
     actor = actor_of(request)
     form = forms.ProgressFilterForm(request.GET or None)
     measure, period, category = Measure.SIGNED_AMOUNT.value, _period_default(), ""
@@ -39,6 +40,8 @@ def progress(request: HttpRequest) -> HttpResponse:
     result = selectors.progress(
         actor=actor, measure=measure, period=period, product_category=category, focus_team_id=focus
     )
+    if request.GET.get("export") and status == 200:
+        return _export(request, result)
     query = request.GET.copy()
     query.pop("team", None)
     return render(
@@ -53,6 +56,26 @@ def progress(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _export(request: HttpRequest, result: selectors.Progress) -> HttpResponseBase:
+    """The progress rows the page shows (the same selector, so the same visibility), as CSV or XLSX."""
+    from bridgecrm.targets.templatetags.targets import STATUS_LABELS
+
+    header = [_("Name"), _("Target"), _("Actual"), "%", _("Projection"), _("Status"), _("Coverage")]
+    rows = (
+        [
+            r.label,
+            r.amount,
+            r.actual,
+            r.percent,
+            r.projection,
+            str(STATUS_LABELS.get(r.status, "")) if r.target else "",
+            r.coverage,
+        ]
+        for r in result.rows
+    )
+    return export_response(request, name=f"targets-{result.measure}-{result.period.code}", header=header, rows=rows)
 
 
 @guarded

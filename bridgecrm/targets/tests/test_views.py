@@ -96,3 +96,24 @@ def test_query_budgets_do_not_grow(company: Company, django_assert_max_num_queri
         assert manager.get(reverse("targets:plans")).status_code == 200
     with django_assert_max_num_queries(20):
         assert manager.get(reverse("targets:plan_detail", kwargs={"plan_id": plan.pk})).status_code == 200
+
+
+def test_export_shows_only_what_the_page_shows(company: Company) -> None:
+    c = company
+    team = services.target_create(
+        actor=c.admin, measure="visits", period="2026", scope="team", team=c.team_a, amount="10"
+    )
+    services.target_decompose(actor=c.admin, parent=team, dimension="scope", method="equal")
+
+    def export(user: Any) -> str:
+        response = signed_in(user).get(
+            reverse("targets:progress"), {"measure": "visits", "period": "2026", "export": "1"}
+        )
+        assert response.status_code == 200
+        return b"".join(response.streaming_content).decode("utf-8-sig")
+
+    mine = export(c.owner)
+    assert c.owner.display_name in mine and c.teammate.display_name not in mine
+    assert c.teammate.display_name in export(c.manager_a)
+    xlsx = signed_in(c.admin).get(reverse("targets:progress"), {"export": "1", "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
