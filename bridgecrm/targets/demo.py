@@ -27,19 +27,27 @@ def _round(amount: Decimal, step: Decimal) -> Decimal:
     return ((amount / step).to_integral_value(rounding=ROUND_HALF_UP) * step).quantize(Decimal("0.01"))
 
 
+def _months(admin: User, parent: Target) -> None:
+    """Months by last year's seasonality where every month of last year has data, else equally
+    (the demo's first months may predate its history)."""
+    preview = services.decomposition_preview(
+        actor=admin, parent=parent, dimension="months", method=DecompositionMethod.SEASONALITY
+    )
+    method = DecompositionMethod.SEASONALITY
+    if any(line.weight == 0 for line in preview.lines):
+        method = DecompositionMethod.EQUAL
+    services.target_decompose(actor=admin, parent=parent, dimension="months", method=method)
+
+
 def _tree(admin: User, parent: Target, counts: dict[str, int]) -> None:
     """Decompose down the team tree, and each team's and rep's year into months by last year's
     seasonality."""
     if parent.scope == TargetScope.REP:
-        services.target_decompose(
-            actor=admin, parent=parent, dimension="months", method=DecompositionMethod.SEASONALITY
-        )
+        _months(admin, parent)
         counts["targets"] += 12
         return
     if parent.scope == TargetScope.TEAM:
-        services.target_decompose(
-            actor=admin, parent=parent, dimension="months", method=DecompositionMethod.SEASONALITY
-        )
+        _months(admin, parent)
         counts["targets"] += 12
     if not services.units_for(parent, "scope"):
         return
@@ -68,9 +76,7 @@ def create_demo_targets(*, today: dt.date) -> dict[str, int]:
                 actor=admin, measure=measure, period=year, scope=TargetScope.COMPANY, amount=amount
             )
             counts["targets"] += 1
-            services.target_decompose(
-                actor=admin, parent=top, dimension="months", method=DecompositionMethod.SEASONALITY
-            )
+            _months(admin, top)
             counts["targets"] += 12
             _tree(admin, top, counts)
         counts.update(_plans(admin, today))

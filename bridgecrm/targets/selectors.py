@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind
 from bridgecrm.contracts.models import Payment
@@ -38,7 +39,7 @@ from bridgecrm.targets.models import (
     Target,
     TargetScope,
 )
-from bridgecrm.tiers.selectors import company_zone, day_start, local_today
+from bridgecrm.tiers.selectors import day_start, local_today
 from bridgecrm.users.models import Team, TeamKind, User
 
 __all__ = [
@@ -79,14 +80,8 @@ def visible_targets(actor: Any) -> QuerySet[Target]:
 def target_for(*, actor: Any, target_id: int) -> Target:
     target = visible_targets(actor).select_related("team", "user", "parent").filter(pk=target_id).first()
     if target is None:
-        raise NotFound("not_found", _not_found())
+        raise NotFound("not_found", _("Not found."))
     return target
-
-
-def _not_found() -> Any:
-    from django.utils.translation import gettext_lazy as _
-
-    return _("Not found.")
 
 
 def visible_reps(actor: Any) -> QuerySet[User]:
@@ -330,11 +325,6 @@ def scope_units(target: Target) -> list[Unit]:
     return [Unit(f"rep:{u.pk}", u.display_name, TargetScope.REP, None, u.pk, period) for u in members]
 
 
-def time_units(target: Target) -> list[Unit]:
-    """A year → its quarters or months (``months=True``); a quarter → its months; a month: none."""
-    return time_units_of(target, months=True)
-
-
 def time_units_of(target: Target, *, months: bool) -> list[Unit]:
     period = target.period
     if period.kind == "month":
@@ -389,18 +379,6 @@ def last_year_weights(target: Target, units: Sequence[Unit]) -> list[Decimal]:
             assert unit.team_id is not None
             weights.append(sum((found.get(pk, Decimal(0)) for pk in members[unit.team_id]), Decimal(0)))
     return weights
-
-
-def unit_of_child(child: Target) -> str:
-    if child.period_start != (child.parent.period_start if child.parent else None) or (
-        child.parent is not None and child.period_end != child.parent.period_end
-    ):
-        return f"period:{child.period.code}"
-    if child.scope == TargetScope.REP:
-        return f"rep:{child.user_id}"
-    if child.scope == TargetScope.TEAM:
-        return f"team:{child.team_id}"
-    return "company"
 
 
 def children_of(target: Target) -> tuple[list[Target], list[Target]]:
@@ -589,7 +567,7 @@ def progress(
         row(
             "company",
             0,
-            str(_company_label()),
+            str(_("Company")),
             0,
             sum(found.values(), Decimal(0)),
             sum(pipe.values(), Decimal(0)),
@@ -657,12 +635,6 @@ def _rep_row(
     return r
 
 
-def _company_label() -> Any:
-    from django.utils.translation import gettext_lazy as _
-
-    return _("Company")
-
-
 # ---- sales plans -----------------------------------------------------------------------------------
 
 
@@ -725,7 +697,7 @@ def plan_list(*, actor: Any, today: dt.date | None = None, period: Period | None
 def plan_for(*, actor: Any, plan_id: int) -> SalesPlan:
     plan = visible_plans(actor).select_related("team", "user").filter(pk=plan_id).first()
     if plan is None:
-        raise NotFound("not_found", _not_found())
+        raise NotFound("not_found", _("Not found."))
     return plan
 
 
@@ -757,7 +729,7 @@ def milestone_for(*, actor: Any, milestone_id: int) -> Milestone:
         .first()
     )
     if milestone is None:
-        raise NotFound("not_found", _not_found())
+        raise NotFound("not_found", _("Not found."))
     return milestone
 
 
@@ -770,7 +742,3 @@ def overdue_milestones(*, actor: Any, today: dt.date) -> list[Milestone]:
         .select_related("plan", "owner")
         .order_by("due_on", "id")[:200]
     )
-
-
-def zone_today() -> dt.date:
-    return dt.datetime.now(company_zone()).date()
