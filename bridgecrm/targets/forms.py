@@ -101,10 +101,14 @@ class MilestoneForm(BridgeForm):
     due_on = forms.DateField(label=_("Due on"), widget=DATE)
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
     phase = forms.TypedChoiceField(label=_("Phase"), coerce=int, required=False, empty_value=None)
+    targets = forms.TypedMultipleChoiceField(label=_("Linked targets"), coerce=int, required=False)
     customers = forms.CharField(label=_("Key customers (ids, comma-separated)"), required=False, max_length=500)
 
-    def __init__(self, *args: Any, actor: User, phases: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: User, phases: list[Any], targets: list[Any] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
+        self.fields["targets"].choices = [  # type: ignore[attr-defined]
+            (t.pk, f"{t.owner_label} · {t.get_measure_display()} · {t.period.code}") for t in targets
+        ]
         self.fields["owner"].queryset = (  # type: ignore[attr-defined]
             User.objects.visible_to(actor).filter(is_active=True).order_by("full_name", "username")
         )

@@ -243,6 +243,16 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _linkable_targets(actor: Any, plan: Any) -> list[Any]:
+    """Targets the actor sees inside the plan's period (at most 200), for a milestone to link."""
+    return list(
+        selectors.visible_targets(actor)
+        .filter(period_start__gte=plan.period_start, period_end__lte=plan.period_end, product_category="")
+        .select_related("team", "user")
+        .order_by("period_start", "scope", "measure", "id")[:200]
+    )
+
+
 def _plan_page(request: HttpRequest, plan_id: int, **extra: Any) -> HttpResponse:
     actor = actor_of(request)
     plan = selectors.plan_detail(actor=actor, plan_id=plan_id)
@@ -259,7 +269,8 @@ def _plan_page(request: HttpRequest, plan_id: int, **extra: Any) -> HttpResponse
         "may_edit": may_edit,
         "may_status_ids": {m.pk for m in milestones if m.owner_id == actor.pk or may_edit},
         "phase_form": extra.pop("phase_form", None) or forms.PhaseForm(),
-        "milestone_form": extra.pop("milestone_form", None) or forms.MilestoneForm(actor=actor, phases=phases),
+        "milestone_form": extra.pop("milestone_form", None)
+        or forms.MilestoneForm(actor=actor, phases=phases, targets=_linkable_targets(actor, plan)),
     }
     context.update(extra)
     return render(request, "targets/plan_detail.html", context, status=extra.get("status", 200))
@@ -297,7 +308,7 @@ def plan_milestone_add(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = selectors.plan_for(actor=actor, plan_id=plan_id)
     require(policies.may_edit_plan(actor, plan))
     phases = list(plan.phases.all())
-    form = forms.MilestoneForm(request.POST, actor=actor, phases=phases)
+    form = forms.MilestoneForm(request.POST, actor=actor, phases=phases, targets=_linkable_targets(actor, plan))
     d = form.cleaned_data if form.is_valid() else {}
     milestone = save_form(
         form,
@@ -309,6 +320,7 @@ def plan_milestone_add(request: HttpRequest, plan_id: int) -> HttpResponse:
             owner=d["owner"],
             phase=PlanPhase.objects.filter(plan=plan, pk=d["phase"]).first() if d.get("phase") else None,
             customer_ids=d.get("customers") or [],
+            target_ids=d.get("targets") or [],
         ),
     )
     if milestone is not None:

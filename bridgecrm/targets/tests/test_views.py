@@ -117,3 +117,35 @@ def test_export_shows_only_what_the_page_shows(company: Company) -> None:
     assert c.teammate.display_name in export(c.manager_a)
     xlsx = signed_in(c.admin).get(reverse("targets:progress"), {"export": "1", "format": "xlsx"})
     assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_milestone_with_a_linked_target_and_a_key_customer(company: Company) -> None:
+    c = company
+    key = customer(c.owner, "Key account")
+    target = services.target_create(
+        actor=c.manager_a, measure="visits", period="2026-Q1", scope="rep", user=c.owner, amount="30"
+    )
+    plan = services.plan_create(actor=c.manager_a, name="Q1", period="2026-Q1", scope="rep", user=c.owner)
+    client = signed_in(c.manager_a)
+    added = client.post(
+        reverse("targets:milestone_add", kwargs={"plan_id": plan.pk}),
+        {
+            "title": "Visit the key account",
+            "due_on": "2026-02-10",
+            "owner": c.owner.pk,
+            "targets": [target.pk],
+            "customers": str(key.pk),
+        },
+    )
+    assert added.status_code == 302, added.content[:1500]
+    milestone = plan.milestones.get()
+    assert list(milestone.targets.all()) == [target] and list(milestone.customers.all()) == [key]
+    page = client.get(reverse("targets:plan_detail", kwargs={"plan_id": plan.pk})).content.decode()
+    assert "Key account" in page and "2026-Q1" in page
+    # A customer the manager of team B cannot see is refused, nothing saved.
+    other = services.plan_create(actor=c.manager_b, name="B", period="2026-Q1", scope="rep", user=c.other_rep)
+    refused = signed_in(c.manager_b).post(
+        reverse("targets:milestone_add", kwargs={"plan_id": other.pk}),
+        {"title": "x", "due_on": "2026-02-10", "owner": c.other_rep.pk, "customers": str(key.pk)},
+    )
+    assert refused.status_code == 400 and not other.milestones.exists()
