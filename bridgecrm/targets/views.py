@@ -16,7 +16,6 @@ from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.targets import forms, policies, selectors, services
 from bridgecrm.targets.models import Measure, PlanPhase
 from bridgecrm.users.viewtools import actor_of, export_response, guarded, require, save_form
-from bridgecrm.users.viewtools import int_param as _int
 
 
 def _period_default() -> Period:
@@ -36,7 +35,8 @@ def progress(request: HttpRequest) -> HttpResponseBase:
             category = form.cleaned_data["category"] or ""
         else:
             status = 400
-    focus = _int(request.GET.get("team"), 0) or None
+    raw_team = request.GET.get("team") or ""
+    focus = int(raw_team) if raw_team.isdigit() and len(raw_team) < 19 else None
     result = selectors.progress(
         actor=actor, measure=measure, period=period, product_category=category, focus_team_id=focus
     )

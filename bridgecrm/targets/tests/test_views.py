@@ -149,3 +149,18 @@ def test_milestone_with_a_linked_target_and_a_key_customer(company: Company) -> 
         {"title": "x", "due_on": "2026-02-10", "owner": c.other_rep.pk, "customers": str(key.pk)},
     )
     assert refused.status_code == 400 and not other.milestones.exists()
+
+
+def test_reps_fold_on_the_page_until_a_team_is_opened(company: Company, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridgecrm.targets import selectors
+
+    monkeypatch.setattr(selectors, "REP_ROWS_LIMIT", 3)
+    client = signed_in(company.admin)
+    folded = client.get(reverse("targets:progress"))
+    assert folded.context["result"].reps_folded
+    assert not [r for r in folded.context["result"].rows if r.kind == "rep"]
+    opened = client.get(reverse("targets:progress"), {"team": company.team_b.pk})
+    assert {r.key for r in opened.context["result"].rows if r.kind == "rep"} == {
+        company.other_rep.pk,
+        company.manager_b.pk,
+    }
