@@ -24,6 +24,8 @@ def _route(name: str) -> str | None:
 
 
 def targets_cases(ctx: Context) -> list[Case]:
+    from django.db.models import Count
+
     from bridgecrm.core.periods import Period, PeriodKind
     from bridgecrm.users.models import Team, User
 
@@ -40,7 +42,12 @@ def targets_cases(ctx: Context) -> list[Case]:
         .first()
     )
     ctx.facts["targets_manager"] = manager.username if manager else None
-    biggest = Team.objects.filter(members__isnull=False).order_by("pk").first()
+    biggest = (
+        Team.objects.filter(parent__isnull=False, children__isnull=True)
+        .annotate(n=Count("members"))
+        .order_by("-n", "pk")
+        .first()
+    )
     focus_team = biggest.pk if biggest else 0
     won_sql = (
         "SELECT d.owner_id, SUM(d.amount_base) FROM pipeline_deal d"
