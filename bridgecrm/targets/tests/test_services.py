@@ -289,3 +289,18 @@ def test_many_people_fold_reps_under_a_focused_team(company: Company, monkeypatc
     focused = selectors.progress(actor=c.admin, measure="visits", period=year, focus_team_id=c.team_a.pk)
     assert {r.key for r in focused.rows if r.kind == "rep"} == {c.owner.pk, c.teammate.pk, c.manager_a.pk}
     assert {r.key for r in focused.rows if r.kind == "team"} == {c.region.pk, c.team_a.pk, c.team_b.pk}
+
+
+def test_the_scheduled_task_sends_each_reminder_once(company: Company) -> None:
+    from bridgecrm.targets import schedule, tasks
+
+    c = company
+    today = selectors.local_today()
+    period = Period.containing("year", today)
+    plan = services.plan_create(actor=c.manager_a, name="P", period=period, scope="rep", user=c.owner)
+    services.milestone_add(actor=c.manager_a, plan=plan, title="Late", due_on=period.start, owner=c.owner)
+    if period.start < today:
+        tasks.send_milestone_reminders.enqueue()
+        tasks.send_milestone_reminders.enqueue()
+        assert Notification.objects.filter(kind=NotificationKind.MILESTONE_OVERDUE).count() == 1
+    assert {e.name for e in schedule.SCHEDULE} == {"targets.milestone_reminders"}
