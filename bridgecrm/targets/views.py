@@ -184,15 +184,24 @@ def target_adjust(request: HttpRequest, target_id: int) -> HttpResponse:
     target = selectors.target_for(actor=actor, target_id=target_id)
     form = forms.AdjustForm(request.POST)
     back = target.parent_id or target.pk
+    error = ""
     if not form.is_valid():
-        messages.error(request, _("Enter an amount of at least 0."))
-        return redirect("targets:detail", target_id=back)
-    try:
-        services.target_adjust(actor=actor, target=target, amount=form.cleaned_data["amount"])
-    except (PermissionDenied, NotFound):
-        raise
-    except ApplicationError as exc:
-        messages.error(request, str(exc.message))
+        error = _("Enter an amount of at least 0.")
+    else:
+        try:
+            services.target_adjust(actor=actor, target=target, amount=form.cleaned_data["amount"])
+        except (PermissionDenied, NotFound):
+            raise
+        except ApplicationError as exc:
+            error = str(exc.message)
+    if request.htmx and target.parent_id is not None:  # type: ignore[attr-defined]
+        # From the parent's page: redraw its parts, with the new sums and mismatches.
+        context = _detail_context(actor, target.parent_id)
+        context.update(adjusted=not error, adjust_error=error)
+        # 200 either way: htmx swaps only successful answers, and the error is part of the partial.
+        return render(request, "targets/children_sections.html", context)
+    if error:
+        messages.error(request, error)
     else:
         messages.success(request, _("The target was changed."))
     return redirect("targets:detail", target_id=back)

@@ -164,3 +164,20 @@ def test_reps_fold_on_the_page_until_a_team_is_opened(company: Company, monkeypa
         company.other_rep.pk,
         company.manager_b.pk,
     }
+
+
+def test_inline_adjust_with_htmx_redraws_the_parts_and_the_mismatch(company: Company) -> None:
+    c = company
+    team = services.target_create(
+        actor=c.admin, measure="visits", period="2026", scope="team", team=c.team_a, amount="10"
+    )
+    reps, _p = services.target_decompose(actor=c.admin, parent=team, dimension="scope", method="equal")
+    client = signed_in(c.manager_a)
+    url = reverse("targets:adjust", kwargs={"target_id": reps[0].pk})
+    partial = client.post(url, {"amount": "7"}, headers={"HX-Request": "true"})
+    assert partial.status_code == 200
+    body = partial.content.decode()
+    assert 'id="target-children"' in body and "<html" not in body
+    assert partial.context["scope_mismatch"].difference == 2
+    bad = client.post(url, {"amount": "7.5"}, headers={"HX-Request": "true"})
+    assert bad.context["adjust_error"] and Target.objects.get(pk=reps[0].pk).amount == 7

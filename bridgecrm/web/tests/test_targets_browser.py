@@ -95,12 +95,20 @@ def test_set_a_company_target_and_decompose_it(browser_page, company, live_serve
     )
     both_widths(page, screenshots, "detail", language)
 
+    # Team B's part by hand, inline (htmx): the sum no longer matches, and the page says so.
+    team_b = Target.objects.get(parent=region, team=company.team_b)
+    page.fill(f'[data-testid="adjust-{team_b.pk}"]', "600000")
+    page.locator(f'[data-testid="adjust-{team_b.pk}"] + button').click()
+    page.wait_for_selector('[data-testid="mismatch"]')
+    assert Target.objects.get(pk=team_b.pk).amount == top.amount.__class__("600000.00")
+
     # The progress page shows the company, the region and both teams with their targets.
     page.goto(f"/targets/?measure=signed_amount&period={year}")
     row = page.locator(f'[data-testid="row-team-{company.team_a.pk}"] [data-testid="target-amount"]')
     assert row.inner_text() in ("500,000.01", "500,000.00")
     assert page.locator('[data-testid="row-company-0"] [data-testid="target-amount"]').inner_text() == "1,000,000.01"
     assert page.locator("html").get_attribute("lang") == language
+    assert page.locator('[data-testid="mismatch-warnings"]').count() == 1
     both_widths(page, screenshots, "progress", language)
 
     # A manager's dashboard and a plan with an overdue milestone.
