@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 
 from bridgecrm.core.periods import Period, PeriodKind
+from bridgecrm.customers.models import Customer
 from bridgecrm.targets import selectors, services
 from bridgecrm.targets.models import DecompositionMethod, Measure, Target, TargetScope
 from bridgecrm.users.capabilities import VIEW_ALL_RECORDS
@@ -115,7 +116,28 @@ def _plans(admin: User, today: dt.date) -> dict[str, int]:
         for i, (title, due, phase, status) in enumerate(rows):
             due = max(quarter.start, min(due, quarter.end))
             owner = members[i % len(members)]
-            m = services.milestone_add(actor=admin, plan=plan, title=title, due_on=due, owner=owner, phase=phase)
+            key = list(
+                Customer.objects.filter(owner=owner, deleted_at__isnull=True)
+                .order_by("-estimated_annual_potential", "pk")
+                .values_list("pk", flat=True)[:2]
+            )
+            linked = list(
+                Target.objects.filter(
+                    scope=TargetScope.REP, user=owner, period_start=quarter.start.replace(month=1, day=1)
+                )
+                .filter(period_kind=PeriodKind.YEAR, measure=Measure.SIGNED_AMOUNT)
+                .values_list("pk", flat=True)
+            )
+            m = services.milestone_add(
+                actor=admin,
+                plan=plan,
+                title=title,
+                due_on=due,
+                owner=owner,
+                phase=phase,
+                target_ids=linked,
+                customer_ids=key,
+            )
             if status == "done":
                 services.milestone_set_status(actor=admin, milestone=m, status="done", today=today)
             milestones += 1
