@@ -502,19 +502,24 @@ def progress(
     places = places_of(measure)
     elapsed = elapsed_days(period, today)
     view_others = policies.may_view_others(actor)
-    targets = list(
-        visible_targets(actor)
-        .filter(measure=measure, period_start=period.start, period_end=period.end, product_category=product_category)
-        .select_related(None)
+    teams = list(Team.objects.visible_to(actor).filter(is_active=True).order_by("path"))
+    reps = list(visible_reps(actor).only("pk", "full_name", "username", "team_id").order_by("full_name", "username"))
+    paths: dict[int, str] = dict(User.objects.filter(team__isnull=False).values_list("pk", "team__path"))
+    folded = len(reps) > REP_ROWS_LIMIT
+    if folded:
+        focus = next((t.path for t in teams if t.pk == focus_team_id), None)
+        reps = [u for u in reps if focus is not None and (paths.get(u.pk) or "").startswith(focus)]
+    shown_targets = visible_targets(actor).filter(
+        measure=measure, period_start=period.start, period_end=period.end, product_category=product_category
     )
+    if folded:  # only the reps shown: the rest stay in the database
+        shown_targets = shown_targets.filter(~Q(scope=TargetScope.REP) | Q(user_id__in=[u.pk for u in reps]))
+    targets = list(shown_targets)
     by_scope: dict[tuple[str, int], Target] = {}
     for t in targets:
         by_scope[(t.scope, t.team_id or t.user_id or 0)] = t
-    teams = list(Team.objects.visible_to(actor).filter(is_active=True).order_by("path"))
-    reps = list(visible_reps(actor).only("pk", "full_name", "username", "team_id").order_by("full_name", "username"))
     found = actuals_by_owner(measure=measure, period=period, product_category=product_category)
     pipe = weighted_pipeline_by_owner(measure=measure, period=period, today=today, product_category=product_category)
-    paths: dict[int, str] = dict(User.objects.filter(team__isnull=False).values_list("pk", "team__path"))
     team_actual: dict[int, Decimal] = defaultdict(Decimal)
     team_pipe: dict[int, Decimal] = defaultdict(Decimal)
     for owner_id, path in paths.items():
@@ -577,10 +582,6 @@ def progress(
     reps_by_path: dict[str, list[User]] = defaultdict(list)
     loose: list[User] = []
     team_paths = {t.path for t in teams}
-    folded = len(reps) > REP_ROWS_LIMIT
-    if folded:
-        focus = next((t.path for t in teams if t.pk == focus_team_id), None)
-        reps = [u for u in reps if focus is not None and (paths.get(u.pk) or "").startswith(focus)]
     for u in reps:
         rep_path: str | None = paths.get(u.pk)
         if rep_path is not None and rep_path in team_paths:
