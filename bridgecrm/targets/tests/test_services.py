@@ -304,3 +304,32 @@ def test_the_scheduled_task_sends_each_reminder_once(company: Company) -> None:
         tasks.send_milestone_reminders.enqueue()
         assert Notification.objects.filter(kind=NotificationKind.MILESTONE_OVERDUE).count() == 1
     assert {e.name for e in schedule.SCHEDULE} == {"targets.milestone_reminders"}
+
+
+def test_product_category_actuals_use_the_lines_share_in_base_currency(company: Company) -> None:
+    from bridgecrm.activities.tests.factories import default_pipeline, make_deal
+    from bridgecrm.pipeline import services as pipeline_services
+    from bridgecrm.pipeline.models import Deal, DealLine
+
+    c = company
+    default_pipeline(c.admin)
+    software = pipeline_services.product_create(
+        actor=c.admin, sku="S-1", name="Licence", category="software", list_price="100.00"
+    )
+    service = pipeline_services.product_create(
+        actor=c.admin, sku="V-1", name="Setup", category="service", list_price="100.00"
+    )
+    a = customer(c.owner, "A")
+    # A USD deal of 1,000.00 worth 7,000.00 in the base currency: 600 of it software, 400 service.
+    deal = make_deal(a, c.owner, amount=D("1000.00"), amount_base=D("7000.00"), currency="USD")
+    Deal.objects.filter(pk=deal.pk).update(status="won", closed_on=dt.date(2026, 5, 5))
+    for product, subtotal in ((software, "600.00"), (service, "400.00")):
+        DealLine.objects.create(
+            deal=deal, product=product, name=product.name, quantity=1, unit_price=D(subtotal), subtotal=D(subtotal)
+        )
+    may = Period.month(2026, 5)
+    assert selectors.actuals_by_owner(measure="signed_amount", period=may, product_category="software") == {
+        c.owner.pk: D("4200.00")
+    }
+    assert selectors.actuals_by_owner(measure="won_deals", period=may, product_category="service") == {c.owner.pk: D(1)}
+    assert selectors.actuals_by_owner(measure="won_deals", period=may, product_category="hardware") == {}
