@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -102,10 +103,19 @@ class MilestoneForm(BridgeForm):
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
     phase = forms.TypedChoiceField(label=_("Phase"), coerce=int, required=False, empty_value=None)
     targets = forms.TypedMultipleChoiceField(label=_("Linked targets"), coerce=int, required=False)
-    customers = forms.CharField(label=_("Key customers (ids, comma-separated)"), required=False, max_length=500)
+    customers = forms.TypedMultipleChoiceField(label=_("Key customers"), coerce=int, required=False)
 
-    def __init__(self, *args: Any, actor: User, phases: list[Any], targets: list[Any] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        *args: Any,
+        actor: User,
+        phases: Sequence[Any],
+        targets: Sequence[Any] = (),
+        customers: Sequence[tuple[int, str]] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["customers"].choices = list(customers)  # type: ignore[attr-defined]
         self.fields["targets"].choices = [  # type: ignore[attr-defined]
             (t.pk, f"{t.owner_label} · {t.get_measure_display()} · {t.period.code}") for t in targets
         ]
@@ -113,18 +123,6 @@ class MilestoneForm(BridgeForm):
             User.objects.visible_to(actor).filter(is_active=True).order_by("full_name", "username")
         )
         self.fields["phase"].choices = [("", "—")] + [(p.pk, p.name) for p in phases]  # type: ignore[attr-defined]
-
-    def clean_customers(self) -> list[int]:
-        raw = self.cleaned_data.get("customers") or ""
-        out = []
-        for part in raw.replace("，", ",").split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if not part.isdigit():
-                raise forms.ValidationError(_("Enter customer ids separated by commas."))
-            out.append(int(part))
-        return out
 
 
 class MilestoneStatusForm(BridgeForm):

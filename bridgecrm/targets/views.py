@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -262,6 +263,20 @@ def _linkable_targets(actor: Any, plan: Any) -> list[Any]:
     )
 
 
+def _key_customers(actor: Any, plan: Any) -> list[tuple[int, str]]:
+    """Customers of the plan's rep (or of the plan team's people) that the actor sees, largest
+    potential first (at most 300), to pick key customers from."""
+    from bridgecrm.customers.models import Customer
+
+    qs = Customer.objects.visible_to(actor).filter(deleted_at__isnull=True)
+    if plan.user_id is not None:
+        qs = qs.filter(owner_id=plan.user_id)
+    elif plan.team is not None:
+        qs = qs.filter(owner__team__path__startswith=plan.team.path)
+    rows = qs.order_by(F("estimated_annual_potential").desc(nulls_last=True), "name", "pk").values_list("pk", "name")
+    return list(rows[:300])
+
+
 def _plan_page(request: HttpRequest, plan_id: int, **extra: Any) -> HttpResponse:
     actor = actor_of(request)
     plan = selectors.plan_detail(actor=actor, plan_id=plan_id)
@@ -279,7 +294,9 @@ def _plan_page(request: HttpRequest, plan_id: int, **extra: Any) -> HttpResponse
         "may_status_ids": {m.pk for m in milestones if m.owner_id == actor.pk or may_edit},
         "phase_form": extra.pop("phase_form", None) or forms.PhaseForm(),
         "milestone_form": extra.pop("milestone_form", None)
-        or forms.MilestoneForm(actor=actor, phases=phases, targets=_linkable_targets(actor, plan)),
+        or forms.MilestoneForm(
+            actor=actor, phases=phases, targets=_linkable_targets(actor, plan), customers=_key_customers(actor, plan)
+        ),
     }
     context.update(extra)
     return render(request, "targets/plan_detail.html", context, status=extra.get("status", 200))
@@ -317,7 +334,13 @@ def plan_milestone_add(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = selectors.plan_for(actor=actor, plan_id=plan_id)
     require(policies.may_edit_plan(actor, plan))
     phases = list(plan.phases.all())
-    form = forms.MilestoneForm(request.POST, actor=actor, phases=phases, targets=_linkable_targets(actor, plan))
+    form = forms.MilestoneForm(
+        request.POST,
+        actor=actor,
+        phases=phases,
+        targets=_linkable_targets(actor, plan),
+        customers=_key_customers(actor, plan),
+    )
     d = form.cleaned_data if form.is_valid() else {}
     milestone = save_form(
         form,

@@ -146,7 +146,7 @@ def test_milestone_with_a_linked_target_and_a_key_customer(company: Company) -> 
     other = services.plan_create(actor=c.manager_b, name="B", period="2026-Q1", scope="rep", user=c.other_rep)
     refused = signed_in(c.manager_b).post(
         reverse("targets:milestone_add", kwargs={"plan_id": other.pk}),
-        {"title": "x", "due_on": "2026-02-10", "owner": c.other_rep.pk, "customers": str(key.pk)},
+        {"title": "x", "due_on": "2026-02-10", "owner": c.other_rep.pk, "customers": [key.pk]},
     )
     assert refused.status_code == 400 and not other.milestones.exists()
 
