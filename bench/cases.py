@@ -215,7 +215,14 @@ def _crm_cases(ctx: Context) -> list[Case]:
     return crm_cases(ctx)
 
 
+def _targets_cases(ctx: Context) -> list[Case]:
+    from bench.targets_cases import targets_cases
+
+    return targets_cases(ctx)
+
+
 SUITES: dict[str, Callable[[Context], list[Case]]] = {
     "audit": audit_cases,
     "crm": _crm_cases,
+    "targets": _targets_cases,
 }

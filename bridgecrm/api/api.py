@@ -28,6 +28,7 @@ from bridgecrm.api import (
     users,
 )
 from bridgecrm.api import dedup as dedup_api
+from bridgecrm.api import targets as targets_api
 from bridgecrm.api.auth import TokenAuth
 from bridgecrm.core.errors import ApplicationError
 
@@ -108,3 +109,4 @@ api.add_router("/", pool.router)
 api.add_router("/", imports.router)
 api.add_router("/", training.router)
 api.add_router("/", scorecards.router)
+api.add_router("/", targets_api.router)

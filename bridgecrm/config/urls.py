@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("bridgecrm.imports.urls")),
     path("", include("bridgecrm.training.urls")),
     path("", include("bridgecrm.scorecards.urls")),
+    path("", include("bridgecrm.targets.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

@@ -6,3 +6,8 @@ class TargetsConfig(AppConfig):
     name = "bridgecrm.targets"
     label = "targets"
     verbose_name = _("Sales targets and sales plans")
+
+    def ready(self) -> None:
+        from bridgecrm.core.audit import register_audited
+
+        register_audited("targets.Target", "targets.SalesPlan", "targets.PlanPhase", "targets.Milestone")

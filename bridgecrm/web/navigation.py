@@ -47,6 +47,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Know-how library"), "training:library", lambda u: True),
     # scorecards
     NavItem(_("Scorecards"), "scorecards:list", lambda u: True),
+    NavItem(_("Targets"), "targets:progress", lambda u: True),
+    NavItem(_("Sales plans"), "targets:plans", lambda u: True),
+    NavItem(_("Manager dashboard"), "web:manager_dashboard", lambda u: u.can("targets.view_others")),
     NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
     NavItem(_("Teams"), "users:manage_teams", policies.may_manage_teams, "admin"),
     NavItem(_("Roles"), "users:manage_roles", policies.may_manage_roles, "admin"),

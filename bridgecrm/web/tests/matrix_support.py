@@ -217,6 +217,7 @@ ROW_MODULES: tuple[str, ...] = (
     "collab",
     "training",
     "scorecards",
+    "targets",
 )
 
 
@@ -406,6 +407,7 @@ for _app in (
     "imports",
     "training",
     "scorecards",
+    "targets",
 ):
     for _model in apps.get_app_config(_app).get_models():
         _label = _model._meta.label
