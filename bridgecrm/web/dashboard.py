@@ -20,10 +20,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.core.periods import Period, PeriodKind
+from bridgecrm.scorecards import selectors as scorecard_selectors
 from bridgecrm.targets import policies as target_policies
 from bridgecrm.targets import selectors as target_selectors
 from bridgecrm.targets.models import Measure
 from bridgecrm.tiers.selectors import sop_compliance
+from bridgecrm.training import selectors as training_selectors
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of, guarded, require
 
@@ -79,7 +81,39 @@ def sop_compliance_section(actor: User, today: dt.date) -> Section | None:
     )
 
 
-SECTIONS: list[SectionFn] = [target_progress_section, overdue_milestones_section, sop_compliance_section]
+def leaderboard_section(actor: User, today: dt.date) -> Section | None:
+    """The latest published or locked evaluation the manager may see, best first."""
+    rows = scorecard_selectors.leaderboard(actor=actor, today=today, limit=10)
+    return Section(
+        "leaderboard",
+        _("Scorecard leaderboard"),
+        "web/dashboard/leaderboard.html",
+        {"rows": rows, "period": rows[0].period if rows else ""},
+        reverse("scorecards:evaluation", kwargs={"evaluation_id": rows[0].evaluation_id})
+        if rows
+        else reverse("scorecards:list"),
+    )
+
+
+def coaching_due_section(actor: User, today: dt.date) -> Section | None:
+    """Coaching check-ins due within a week or overdue, for the people the manager coaches or manages."""
+    rows = training_selectors.coaching_due(actor=actor, today=today, within_days=7)
+    return Section(
+        "coaching",
+        _("Coaching check-ins due"),
+        "web/dashboard/coaching.html",
+        {"rows": rows[:20], "more": max(0, len(rows) - 20), "today": today},
+        reverse("training:coaching"),
+    )
+
+
+SECTIONS: list[SectionFn] = [
+    target_progress_section,
+    leaderboard_section,
+    overdue_milestones_section,
+    sop_compliance_section,
+    coaching_due_section,
+]
 
 
 def sections_for(actor: User, today: dt.date) -> list[Section]:
