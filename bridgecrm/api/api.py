@@ -19,6 +19,7 @@ from bridgecrm.api import (
     customization,
     deals,
     imports,
+    incentives,
     pipeline,
     pool,
     quotes,
@@ -104,3 +105,4 @@ api.add_router("/", collab.router)
 api.add_router("/", customization.router)
 api.add_router("/", pool.router)
 api.add_router("/", imports.router)
+api.add_router("/", incentives.router)

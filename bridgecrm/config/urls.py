@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("bridgecrm.customization.urls")),
     path("", include("bridgecrm.pool.urls")),
     path("", include("bridgecrm.imports.urls")),
+    path("", include("bridgecrm.incentives.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

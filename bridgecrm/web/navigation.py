@@ -40,6 +40,21 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Contracts"), "contracts:contracts", lambda u: True),
     NavItem(_("Collections"), "contracts:collections", lambda u: True),
     NavItem(_("People"), "users:people", lambda u: True),
+    # incentives
+    NavItem(_("Commission statements"), "incentives:statements", lambda u: True),
+    NavItem(_("Promotion"), "incentives:promotion", lambda u: True),
+    NavItem(
+        _("Commission plans"),
+        "incentives:plans",
+        lambda u: u.can("incentives.view_rates") or u.can("incentives.manage"),
+        "admin",
+    ),
+    NavItem(
+        _("Bonus rules"),
+        "incentives:bonus_rules",
+        lambda u: u.can("incentives.view_rates") or u.can("incentives.manage"),
+        "admin",
+    ),
     NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
     NavItem(_("Teams"), "users:manage_teams", policies.may_manage_teams, "admin"),
     NavItem(_("Roles"), "users:manage_roles", policies.may_manage_roles, "admin"),
