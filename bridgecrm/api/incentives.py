@@ -211,7 +211,7 @@ def _plan(p: CommissionPlan) -> dict[str, Any]:
     summary="Commission plans with their rates (incentives.view_rates or incentives.manage)",
 )
 @paginate(Pagination)
-def plan_list(request: HttpRequest) -> Any:
+def commission_plan_list(request: HttpRequest) -> Any:
     return _plans_for(_actor(request))
 
 
@@ -220,7 +220,7 @@ def plan_list(request: HttpRequest) -> Any:
     response={200: PlanOut, **ERRORS},
     summary="One commission plan with its rates",
 )
-def plan_detail(request: HttpRequest, plan_id: Id) -> dict[str, Any]:
+def commission_plan_detail(request: HttpRequest, plan_id: Id) -> dict[str, Any]:
     actor = _actor(request)
     _plans_for(actor)
     return _plan(selectors.plan(actor=actor, plan_id=plan_id))

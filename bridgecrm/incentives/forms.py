@@ -20,8 +20,8 @@ BAND_ROWS = 5
 class PeriodField(forms.CharField):
     """A period code: "2026-07" (month), "2026-Q3" (quarter) or "2026" (year)."""
 
-    def to_python(self, value: Any) -> Any:
-        text = super().to_python(value)
+    def clean(self, value: Any) -> Any:
+        text = super().clean(value)
         if not text:
             return None
         try:

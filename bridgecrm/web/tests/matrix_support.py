@@ -215,6 +215,7 @@ ROW_MODULES: tuple[str, ...] = (
     "customization",
     "imports",
     "collab",
+    "incentives",
 )
 
 
@@ -392,7 +393,8 @@ TABLES: dict[str, tuple[type[Any], tuple[str, ...]]] = {
 # Every other table of the domain apps (deals, quotes, contracts, payments, follow-ups, tasks…) and
 # their many-to-many tables, so a new model cannot escape the "nothing changed" check.
 SKIPPED_COLUMNS: dict[str, tuple[str, ...]] = {"activities.CalendarFeed": ("last_used_at",)}
-for _app in ("customers", "customization", "pipeline", "contracts", "activities", "tiers", "pool", "collab", "imports"):
+for _app in ("customers", "customization", "pipeline", "contracts", "activities", "tiers", "pool", "collab", "imports",
+             "incentives"):  # fmt: skip
     for _model in apps.get_app_config(_app).get_models():
         _label = _model._meta.label
         TABLES.setdefault(_label, (_model, SKIPPED_COLUMNS.get(_label, ())))
