@@ -75,11 +75,18 @@ class Result:
         return sum((line.amount for line in self.lines), ZERO)
 
 
+def plain(value: Decimal) -> str:
+    """80 → "80", 2.50 → "2.5", never "8E+1"."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
 def band_label(bands: Sequence[Band], index: int) -> str:
     start = bands[index].start
     if index + 1 < len(bands):
-        return f"{start:g}–{bands[index + 1].start:g} %"
-    return f"≥ {start:g} %"
+        return f"{plain(start)}–{plain(bands[index + 1].start)} %"
+    return f"≥ {plain(start)} %"
 
 
 def _band_index(bands: Sequence[Band], attainment: Decimal) -> int:
@@ -141,7 +148,7 @@ def commission(items: Sequence[Item], target: Decimal | None, rules: Rules) -> R
             for index, base in sorted(per_band_above.items()):
                 rate = bands[index].rate * (rules.accelerator - 1)
                 result.lines.append(
-                    Line("accelerator", item.key, base, rate, f"> 100 % ×{rules.accelerator:g}",
+                    Line("accelerator", item.key, base, rate, f"> 100 % ×{plain(rules.accelerator)}",
                          cents(base * rate / HUNDRED))
                 )  # fmt: skip
     return _capped(result, rules)

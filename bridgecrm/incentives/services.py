@@ -107,7 +107,7 @@ def clean_bands(raw: Any) -> list[dict[str, str]]:
         if previous is not None and start <= previous:
             raise _invalid("bands", _("Each band starts above the one before it."))
         previous = start
-        out.append({"from": str(start.normalize() if start == start.to_integral() else start), "rate": str(rate)})
+        out.append({"from": compute.plain(start), "rate": compute.plain(rate)})
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridgecrm.incentives.compute import Band, Item, Rules, clawback_amount, commission
@@ -76,11 +76,13 @@ def test_cents_round_half_up_per_line() -> None:
     assert [line.amount for line in result.lines] == [D("246.91"), D("0.01")]
 
 
-amounts = st.lists(st.decimals(min_value=D("0.01"), max_value=D("1000000"), places=2), min_size=0, max_size=12)
+cents_strategy = st.integers(min_value=1, max_value=100_000_000).map(lambda n: D(n) / 100)
+amounts = st.lists(cents_strategy, min_size=0, max_size=12)
 
 
-@given(amounts, st.decimals(min_value=D(1), max_value=D("2000000"), places=2), st.booleans())
-def test_marginal_parts_add_up_to_the_items(values: list[D], target: D, whole: bool) -> None:
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(amounts, cents_strategy, st.booleans())
+def test_parts_add_up_to_the_items(values: list[D], target: D, whole: bool) -> None:
     items = [Item(f"deal:{i}", v) for i, v in enumerate(values)]
     result = commission(items, target, Rules(BANDS, whole=whole, accelerator=D("1.5")))
     for item in items:
