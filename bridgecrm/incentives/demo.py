@@ -20,9 +20,9 @@ BANDS = [{"from": "0", "rate": "1.5"}, {"from": "80", "rate": "2.5"}, {"from": "
 
 def _approver_for(rep: User, admin: User) -> User:
     manager = rep.team.manager if rep.team is not None else None
-    if manager is not None and manager.pk != rep.pk and manager.is_active and manager.can(APPROVE_STATEMENTS):
-        if selectors.reps_for_approval(manager).filter(pk=rep.pk).exists():
-            return manager
+    usable = manager is not None and manager.pk != rep.pk and manager.is_active and manager.can(APPROVE_STATEMENTS)
+    if manager is not None and usable and selectors.reps_for_approval(manager).filter(pk=rep.pk).exists():
+        return manager
     return admin
 
 
