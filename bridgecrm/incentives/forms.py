@@ -56,7 +56,8 @@ class PlanForm(BridgeForm):
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args: Any, plan: CommissionPlan | None = None, **kwargs: Any) -> None:
-        if plan is not None and not args:
+        bound = bool(args and args[0] is not None) or kwargs.get("data") is not None
+        if plan is not None and not bound:
             kwargs.setdefault(
                 "initial",
                 {
@@ -78,7 +79,7 @@ class PlanForm(BridgeForm):
             self.fields[f"band_rate_{i}"] = forms.DecimalField(
                 label=_("Rate (%)"), max_digits=8, decimal_places=4, required=False
             )
-        if plan is None and not args:
+        if plan is None and not bound:
             self.initial.setdefault("band_from_0", 0)
 
     def band_rows(self) -> list[tuple[Any, Any]]:

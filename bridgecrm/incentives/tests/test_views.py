@@ -125,6 +125,9 @@ def test_plan_pages(company: Company) -> None:
     manager = signed_in(company.manager_a)
     page = manager.get(reverse("incentives:plan", kwargs={"plan_id": created.pk}))
     assert page.status_code == 200 and "disabled" in page.content.decode()
+    assert page.context["form"]["name"].value() == "New" and page.context["form"]["band_rate_1"].value() == "4"
+    edit = admin.post(reverse("incentives:plan", kwargs={"plan_id": created.pk}), {**data, "cap": "5000"})
+    assert edit.status_code == 302 and CommissionPlan.objects.get().cap == D("5000.00")
     assert signed_in(company.owner).get(reverse("incentives:plans")).status_code == 403
 
 
