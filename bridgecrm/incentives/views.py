@@ -333,6 +333,8 @@ def promotion(request: HttpRequest) -> HttpResponse:
             "results": results,
             "form": form if may_manage else None,
             "eligible_count": sum(1 for r in results if r.eligible),
+            "may_view_rates": policies.may_view_rates(actor),
+            "may_manage": may_manage,
         },
         status=status,
     )

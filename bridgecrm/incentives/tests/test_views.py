@@ -35,11 +35,11 @@ def test_rep_sees_amounts_but_not_rates(company: Company, july: Statement) -> No
     assert page.status_code == 200
     assert "Alpha · Account Alpha" in html and 'data-testid="statement-total"' in html
     assert not page.context["show_rates"] and 'data-testid="plan-rates"' not in html
-    assert '<th class="num">Rate</th>' not in html and "≥ 80 %" not in html and "×1.5" not in html
+    assert '<th class="num">Commission rate</th>' not in html and "≥ 80 %" not in html and "×1.5" not in html
     assert page.context["may_approve"] is False
     manager = signed_in(company.manager_a).get(reverse("incentives:statement", kwargs={"statement_id": july.pk}))
     assert manager.context["show_rates"] and manager.context["may_approve"]
-    assert '<th class="num">Rate</th>' in manager.content.decode() and "≥ 80 %" in manager.content.decode()
+    assert '<th class="num">Commission rate</th>' in manager.content.decode() and "≥ 80 %" in manager.content.decode()
 
 
 def test_statement_total_is_the_sum_of_lines(july: Statement) -> None:
@@ -151,3 +151,18 @@ def test_bonus_rules_and_promotion_pages(company: Company) -> None:
     assert PromotionCriterion.objects.count() == 1
     page = signed_in(company.owner).get(reverse("incentives:promotion"))
     assert [r.user.username for r in page.context["results"]] == ["owner"]
+
+
+@pytest.mark.parametrize("people", [1, 20])
+def test_promotion_page_costs_fixed_queries(company: Company, people: int, django_assert_max_num_queries: Any) -> None:
+    from bridgecrm.core.periods import Period
+    from bridgecrm.incentives.tests.helpers import locked_entry
+
+    services.criterion_create(actor=company.admin, name="Senior", min_score="85", quarters=2, min_tenure_months=1)
+    for i in range(people):
+        rep = UserFactory(username=f"rep{i}", role=role("rep"), team=company.team_a)
+        locked_entry(rep, "90", Period.quarter(2026, 3))
+    client = signed_in(company.manager_a)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("incentives:promotion"))
+    assert len(page.context["results"]) == people + 3  # and manager_a, owner, teammate
