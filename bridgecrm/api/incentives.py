@@ -106,7 +106,7 @@ class PlanOut(Schema):
 
 
 class StatementFilter(Schema):
-    period: str | None = Field(None, pattern=r"^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
+    period: str | None = Field(None, pattern=r"^[1-9][0-9]{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
     status: str | None = Field(None, pattern=r"^(draft|approved)$")
 
 
