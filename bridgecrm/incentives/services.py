@@ -403,7 +403,11 @@ def statement_generate(*, actor: User, user: User, period: Period) -> Statement:
     """
     if not selectors.reps_for_approval(actor).filter(pk=user.pk).exists():
         raise _forbidden()
-    base_currency = CompanyProfile.current().base_currency
+    return _generate(actor=actor, user=user, period=period, base_currency=CompanyProfile.current().base_currency)
+
+
+def _generate(*, actor: User, user: User, period: Period, base_currency: str) -> Statement:
+    """``statement_generate`` once the actor's right over ``user`` is checked."""
     with transaction.atomic():
         statement = (
             Statement.objects.select_for_update()
@@ -515,11 +519,13 @@ def statements_generate(*, actor: User, period: Period) -> int:
         ).values_list("user_id", flat=True)
     )
     count = 0
-    for user in selectors.reps_for_approval(actor).select_related("team"):
-        if user.pk in locked:
-            continue
-        statement_generate(actor=actor, user=user, period=period)
-        count += 1
+    base_currency = CompanyProfile.current().base_currency
+    with transaction.atomic():  # one transaction: one commit for the whole team
+        for user in selectors.reps_for_approval(actor).select_related("team"):
+            if user.pk in locked:
+                continue
+            _generate(actor=actor, user=user, period=period, base_currency=base_currency)
+            count += 1
     return count
 
 
