@@ -403,11 +403,16 @@ def statement_generate(*, actor: User, user: User, period: Period) -> Statement:
     """
     if not selectors.reps_for_approval(actor).filter(pk=user.pk).exists():
         raise _forbidden()
-    return _generate(actor=actor, user=user, period=period, base_currency=CompanyProfile.current().base_currency)
+    statement = _generate(actor=actor, user=user, period=period, base_currency=CompanyProfile.current().base_currency)
+    assert statement is not None
+    return statement
 
 
-def _generate(*, actor: User, user: User, period: Period, base_currency: str) -> Statement:
-    """``statement_generate`` once the actor's right over ``user`` is checked."""
+def _generate(
+    *, actor: User, user: User, period: Period, base_currency: str, keep_empty: bool = True
+) -> Statement | None:
+    """``statement_generate`` once the actor's right over ``user`` is checked. With ``keep_empty``
+    false, a statement that would be new, under no plan and without a line is not made (None)."""
     with transaction.atomic():
         statement = (
             Statement.objects.select_for_update()
@@ -417,6 +422,7 @@ def _generate(*, actor: User, user: User, period: Period, base_currency: str) ->
         if statement is not None and statement.is_locked:
             raise ApplicationError("locked", _("This statement is approved and locked; it cannot change."))
         plan = selectors.plan_for(user, period)
+        created = statement is None
         if statement is None:
             statement = Statement(user=user, period_kind=period.kind, period_start=period.start, period_end=period.end)
         statement.plan = plan
@@ -493,6 +499,9 @@ def _generate(*, actor: User, user: User, period: Period, base_currency: str) ->
                     bonus_rule=rule,
                 )
             )
+        if created and plan is None and not lines and not keep_empty:
+            statement.delete()
+            return None
         for position, row in enumerate(lines, start=1):
             row.statement = statement
             row.position = position
@@ -509,8 +518,9 @@ def _generate(*, actor: User, user: User, period: Period, base_currency: str) ->
 
 
 def statements_generate(*, actor: User, period: Period) -> int:
-    """Generate every draft statement of the period for the reps ``actor`` approves; approved ones
-    are left alone. Returns how many were (re)built."""
+    """Generate every draft statement of the period for the people ``actor`` approves; approved ones
+    are left alone, and nobody gets a new empty statement (no plan, no clawback, no bonus). Returns
+    how many were (re)built."""
     if not policies.may_approve_any(actor):
         raise _forbidden()
     locked = set(
@@ -524,8 +534,8 @@ def statements_generate(*, actor: User, period: Period) -> int:
         for user in selectors.reps_for_approval(actor).select_related("team"):
             if user.pk in locked:
                 continue
-            _generate(actor=actor, user=user, period=period, base_currency=base_currency)
-            count += 1
+            if _generate(actor=actor, user=user, period=period, base_currency=base_currency, keep_empty=False):
+                count += 1
     return count
 
 

@@ -192,7 +192,9 @@ def test_generate_needs_approval_rights_over_the_rep(company: Company) -> None:
         with pytest.raises(PermissionDenied):
             services.statement_generate(actor=actor, user=company.owner, period=JULY)
     assert not Statement.objects.exists()
-    assert services.statements_generate(actor=company.manager_a, period=JULY) == 2  # owner and teammate
+    plan(company.admin, company.owner)
+    assert services.statements_generate(actor=company.manager_a, period=JULY) == 1  # the teammate has no plan
+    assert list(Statement.objects.values_list("user__username", flat=True)) == ["owner"]
 
 
 def test_visibility_of_statements(company: Company) -> None:

@@ -61,6 +61,8 @@ def test_manager_approves_from_the_page(company: Company, july: Statement) -> No
 
 
 def test_generate_from_the_list(company: Company) -> None:
+    plan(company.admin, company.owner)
+    plan(company.admin, company.teammate)
     client = signed_in(company.manager_a)
     response = client.post(reverse("incentives:statements_generate"), {"period": "2026-07"})
     assert response.status_code == 302 and "period=2026-07" in response["Location"]

@@ -51,6 +51,8 @@ def build(world: World) -> None:
         },
     )
     assignment = services.plan_assign(actor=admin, plan=plan, user=world.c.owner, valid_from=dt.date(2026, 1, 1))
+    # Team B's rep is on the plan too, so that manager_b's "generate" has someone to write for.
+    services.plan_assign(actor=admin, plan=plan, user=world.c.other_rep, valid_from=dt.date(2026, 1, 1))
     statement = services.statement_generate(actor=admin, user=world.c.owner, period=JULY)
     rule = BonusRule.objects.create(name="Matrix bonus", min_total=Decimal(90), amount=Decimal(500))
     criterion = services.criterion_create(actor=admin, name="Matrix criterion", min_score="85")
