@@ -168,3 +168,21 @@ def test_promotion_page_costs_fixed_queries(company: Company, people: int, djang
     with django_assert_max_num_queries(12):
         page = client.get(reverse("incentives:promotion"))
     assert len(page.context["results"]) == people + 3  # and manager_a, owner, teammate
+
+
+@pytest.mark.parametrize("count", [1, 15])
+def test_plan_and_bonus_lists_cost_fixed_queries(
+    company: Company, count: int, django_assert_max_num_queries: Any
+) -> None:
+    for i in range(count):
+        services.plan_save(
+            actor=company.admin, values={"name": f"P{i}", "basis": "signed", "bands": [{"from": "0", "rate": "1"}]}
+        )
+        BonusRule.objects.create(name=f"B{i}", min_total=D(80 + i), amount=D(100))
+    client = signed_in(company.manager_a)
+    with django_assert_max_num_queries(8):
+        plans = client.get(reverse("incentives:plans"))
+    with django_assert_max_num_queries(8):
+        rules = client.get(reverse("incentives:bonus_rules"))
+    assert len(plans.context["plans"]) == len(rules.context["rules"]) == count
+    assert rules.context["form"] is None  # managers read the rules, admins change them
