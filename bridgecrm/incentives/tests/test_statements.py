@@ -263,3 +263,23 @@ def test_promotion_eligibility_with_figures(company: Company) -> None:
     assert set(results) == {"owner", "teammate", "manager_a"}
     mine = selectors.eligibility(actor=company.owner, today=dt.date(2026, 10, 15))
     assert [r.user.username for r in mine] == ["owner"]
+
+
+def test_example_4_clawback_from_a_capped_statement(company: Company) -> None:
+    plan(company.admin, company.owner, accelerator="1.5", cap="3000")
+    target(company.owner, "100000")
+    won_deal(company.admin, company.owner, "50000", dt.date(2026, 7, 5), "Alpha")
+    beta = won_deal(company.admin, company.owner, "40000", dt.date(2026, 7, 12), "Beta")
+    won_deal(company.admin, company.owner, "30000", dt.date(2026, 7, 20), "Gamma")
+    july = services.statement_generate(actor=company.manager_a, user=company.owner, period=JULY)
+    services.statement_approve(actor=company.manager_a, statement=july)
+    Contract.objects.create(
+        number="HT-9", title="t", customer=beta.customer, deal=beta, amount=D("40000"), owner=company.owner,
+        status=ContractStatus.TERMINATED,
+    )  # fmt: skip
+    august = services.statement_generate(actor=company.manager_a, user=company.owner, period=AUGUST)
+    assert [(ln.kind, ln.deal_id, ln.base_amount, ln.amount) for ln in august.lines.all()] == [
+        (LineKind.CLAWBACK, beta.pk, D("30000.00"), D("-580.65")),
+        (LineKind.CLAWBACK, beta.pk, D("10000.00"), D("-290.32")),
+    ]
+    assert august.total == D("-870.97")
