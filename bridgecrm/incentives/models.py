@@ -146,6 +146,15 @@ class StatementStatus(models.TextChoices):
     APPROVED = "approved", pgettext_lazy("statement status", "Approved")
 
 
+class StatementQuerySet(models.QuerySet["Statement"]):
+    def visible_to(self, actor: object) -> StatementQuerySet:
+        """A rep's own statements; with ``incentives.view_rates`` also those of the reps in the team
+        subtrees one manages (admins: all). See ``policies.statement_owner_filter``."""
+        from bridgecrm.incentives.policies import statement_owner_filter
+
+        return self.filter(statement_owner_filter(actor))  # type: ignore[arg-type]
+
+
 class Statement(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="commission_statements", verbose_name=_("rep")
@@ -179,6 +188,8 @@ class Statement(models.Model):
         related_name="+",
         verbose_name=_("approved by"),
     )
+
+    objects = StatementQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("commission statement")

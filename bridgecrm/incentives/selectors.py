@@ -44,7 +44,7 @@ def statements(
     *, actor: User, period: Period | None = None, status: str = "", user_id: int | None = None
 ) -> QuerySet[Statement]:
     """The statements ``actor`` may see: his own; with ``incentives.view_rates`` his team subtree's."""
-    qs = Statement.objects.filter(policies.statement_owner_filter(actor)).select_related("user", "user__team")
+    qs = Statement.objects.visible_to(actor).select_related("user", "user__team")
     if period is not None:
         qs = qs.filter(period_start=period.start, period_end=period.end)
     if status:

@@ -77,3 +77,12 @@ def test_statement_list_costs_fixed_queries(company: Company, count: int, django
     assert body["count"] == count and len(body["items"]) == count
     assert client.get("/api/v1/incentives/statements", {"period": "July"}).status_code == 422
     assert api(company.owner).get("/api/v1/incentives/statements").json()["count"] == 0
+
+
+def test_statement_history_follows_its_visibility(company: Company, july: Statement) -> None:
+    services.statement_approve(actor=company.manager_a, statement=july)
+    url = f"/api/v1/audit/incentives.statement/{july.pk}"
+    events = api(company.owner).get(url).json()["items"]
+    assert "status" in {e.get("field") for e in events}
+    assert api(company.other_rep).get(url).status_code == 404
+    assert api(company.manager_b).get(url).status_code == 404
