@@ -19,6 +19,7 @@ from bridgecrm.api import (
     customization,
     deals,
     imports,
+    incentives,
     pipeline,
     pool,
     quotes,
@@ -110,3 +111,4 @@ api.add_router("/", imports.router)
 api.add_router("/", training.router)
 api.add_router("/", scorecards.router)
 api.add_router("/", targets_api.router)
+api.add_router("/", incentives.router)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("bridgecrm.training.urls")),
     path("", include("bridgecrm.scorecards.urls")),
     path("", include("bridgecrm.targets.urls")),
+    path("", include("bridgecrm.incentives.urls")),
     path("", include("bridgecrm.web.urls")),
 ]
 

@@ -6,3 +6,14 @@ class IncentivesConfig(AppConfig):
     name = "bridgecrm.incentives"
     label = "incentives"
     verbose_name = _("Commissions, bonuses and promotion")
+
+    def ready(self) -> None:
+        from bridgecrm.core.audit import register_audited
+
+        register_audited(
+            "incentives.CommissionPlan",
+            "incentives.PlanAssignment",
+            "incentives.BonusRule",
+            "incentives.PromotionCriterion",
+            "incentives.Statement",
+        )

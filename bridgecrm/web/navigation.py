@@ -23,6 +23,8 @@ class NavItem:
     section: str = "main"
 
 
+SECTION_ORDER = ("main", "performance", "admin")
+
 NAV: tuple[NavItem, ...] = (
     NavItem(_("Home"), "web:home", lambda u: True),
     NavItem(_("My day"), "activities:my_day", lambda u: True),
@@ -40,16 +42,17 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Contracts"), "contracts:contracts", lambda u: True),
     NavItem(_("Collections"), "contracts:collections", lambda u: True),
     NavItem(_("People"), "users:people", lambda u: True),
-    # training
-    NavItem(_("My training"), "training:mine", lambda u: True),
-    NavItem(_("Training sessions"), "training:sessions", lambda u: True),
-    NavItem(_("Coaching"), "training:coaching", lambda u: True),
-    NavItem(_("Know-how library"), "training:library", lambda u: True),
-    # scorecards
-    NavItem(_("Scorecards"), "scorecards:list", lambda u: True),
-    NavItem(_("Targets"), "targets:progress", lambda u: True),
-    NavItem(_("Sales plans"), "targets:plans", lambda u: True),
-    NavItem(_("Manager dashboard"), "web:manager_dashboard", lambda u: u.can("targets.view_others")),
+    # Targets and people (issue 5)
+    NavItem(_("Manager dashboard"), "web:manager_dashboard", lambda u: u.can("targets.view_others"), "performance"),
+    NavItem(_("Targets"), "targets:progress", lambda u: True, "performance"),
+    NavItem(_("Sales plans"), "targets:plans", lambda u: True, "performance"),
+    NavItem(_("Scorecards"), "scorecards:list", lambda u: True, "performance"),
+    NavItem(_("Commission statements"), "incentives:statements", lambda u: True, "performance"),
+    NavItem(_("Promotion"), "incentives:promotion", lambda u: True, "performance"),
+    NavItem(_("My training"), "training:mine", lambda u: True, "performance"),
+    NavItem(_("Training sessions"), "training:sessions", lambda u: True, "performance"),
+    NavItem(_("Coaching"), "training:coaching", lambda u: True, "performance"),
+    NavItem(_("Know-how library"), "training:library", lambda u: True, "performance"),
     NavItem(_("Users"), "users:manage_users", policies.may_manage_users, "admin"),
     NavItem(_("Teams"), "users:manage_teams", policies.may_manage_teams, "admin"),
     NavItem(_("Roles"), "users:manage_roles", policies.may_manage_roles, "admin"),
@@ -61,6 +64,18 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Pool rules"), "pool:rules", lambda u: u.can("pool.manage"), "admin"),
     NavItem(_("Duplicates"), "customers:duplicates", lambda u: u.can("customers.merge"), "admin"),
     NavItem(_("Imports"), "imports:list", import_policies.may_import, "admin"),
+    NavItem(
+        _("Commission plans"),
+        "incentives:plans",
+        lambda u: u.can("incentives.view_rates") or u.can("incentives.manage"),
+        "admin",
+    ),
+    NavItem(
+        _("Bonus rules"),
+        "incentives:bonus_rules",
+        lambda u: u.can("incentives.view_rates") or u.can("incentives.manage"),
+        "admin",
+    ),
     NavItem(_("Audit trail"), "users:audit_search", policies.may_search_audit, "admin"),
     NavItem(_("API docs"), "api-1.0.0:openapi-view", policies.may_use_api, "admin"),
 )
@@ -80,4 +95,8 @@ def items_for(user: Any, current_path: str) -> list[dict[str, Any]]:
     longest = max((len(str(r["url"])) for r in result if r["active"]), default=0)
     for r in result:
         r["active"] = r["active"] and len(str(r["url"])) == longest
+    # Grouped as the sections come (main, then performance, then admin), each after a rule.
+    result.sort(key=lambda r: SECTION_ORDER.index(str(r["section"])))
+    for before, r in zip([None, *result], result, strict=False):
+        r["section_first"] = before is not None and before["section"] != r["section"]
     return result

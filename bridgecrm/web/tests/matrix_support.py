@@ -218,6 +218,7 @@ ROW_MODULES: tuple[str, ...] = (
     "training",
     "scorecards",
     "targets",
+    "incentives",
 )
 
 
@@ -408,6 +409,7 @@ for _app in (
     "training",
     "scorecards",
     "targets",
+    "incentives",
 ):
     for _model in apps.get_app_config(_app).get_models():
         _label = _model._meta.label

@@ -1,0 +1,169 @@
+"""The commission arithmetic, as pure functions over Decimals (no ORM: tested without a database).
+
+The items (won deals or payments) are taken in date order and their amounts pile up against the
+rep's target. Attainment at any point is the running total ÷ target.
+
+- **Marginal** bands (the default, tiered): each part of an item is paid at the rate of the band its
+  slice of the running total falls in. Reaching a higher band never changes what earlier parts
+  earned.
+- **Whole-amount** bands (retroactive): the band that the period's final attainment reaches sets
+  one rate for every item of the period.
+- **Accelerator** ×m: the part of the running total above 100 % of the target earns, on top of its
+  band's commission, an accelerator line at the band rate × (m − 1).
+- **Cap**: if commission and accelerator lines together exceed the cap, one cap line brings them
+  down to it.
+
+Every line is rounded to the cent (half up) on its own; the statement's total is the sum of its
+lines, so lines add up to the total exactly. Without a target (or a zero target) attainment is
+unknown: everything is paid at the first band's rate and no accelerator applies.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Band:
+    start: Decimal  # attainment % from which the band applies
+    rate: Decimal  # % of the amount
+
+
+@dataclass(frozen=True)
+class Rules:
+    bands: tuple[Band, ...]
+    whole: bool = False
+    accelerator: Decimal = Decimal(1)
+    cap: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str  # "deal:12" or "payment:7"
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str  # "commission", "accelerator" or "cap"
+    key: str  # the item's key ("" for the cap)
+    base: Decimal | None  # the part of the item this line is paid on
+    rate: Decimal | None  # % applied to ``base``
+    band: str  # the band's label, e.g. "80–100 %"
+    amount: Decimal
+
+
+@dataclass
+class Result:
+    basis: Decimal
+    attainment: Decimal | None  # % of the target, two places
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+
+def plain(value: Decimal) -> str:
+    """80 → "80", 2.50 → "2.5", never "8E+1"."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def band_label(bands: Sequence[Band], index: int) -> str:
+    start = bands[index].start
+    if index + 1 < len(bands):
+        return f"{plain(start)}–{plain(bands[index + 1].start)} %"
+    return f"≥ {plain(start)} %"
+
+
+def _band_index(bands: Sequence[Band], attainment: Decimal) -> int:
+    index = 0
+    for i, band in enumerate(bands):
+        if attainment >= band.start:
+            index = i
+    return index
+
+
+def _segments(low: Decimal, high: Decimal, cuts: Sequence[Decimal]) -> list[tuple[Decimal, Decimal]]:
+    """[low, high) cut at every point of ``cuts`` inside it."""
+    points = [low, *[c for c in cuts if low < c < high], high]
+    return [(a, b) for a, b in itertools.pairwise(points) if b > a]
+
+
+def commission(items: Sequence[Item], target: Decimal | None, rules: Rules) -> Result:
+    """The commission, accelerator and cap lines for ``items`` (in the order given) against ``target``."""
+    bands = sorted(rules.bands, key=lambda b: b.start)
+    if not bands:
+        raise ValueError("a plan needs at least one band")
+    basis = sum((i.amount for i in items), ZERO)
+    result = Result(basis=basis, attainment=None)
+    if target is None or target <= 0:
+        for item in items:
+            result.lines.append(
+                Line("commission", item.key, item.amount, bands[0].rate, band_label(bands, 0),
+                     cents(item.amount * bands[0].rate / HUNDRED))
+            )  # fmt: skip
+        return _capped(result, rules)
+    result.attainment = cents(basis / target * HUNDRED)
+    boundaries = [target * b.start / HUNDRED for b in bands]
+    whole_index = _band_index(bands, basis / target * HUNDRED)
+    running = ZERO
+    for item in items:
+        low, high = running, running + item.amount
+        running = high
+        if rules.whole:
+            per_band = {whole_index: item.amount}
+        else:
+            per_band = {}
+            for a, b in _segments(low, high, boundaries):
+                index = _band_index(bands, a / target * HUNDRED)
+                per_band[index] = per_band.get(index, ZERO) + (b - a)
+        for index, base in sorted(per_band.items()):
+            rate = bands[index].rate
+            result.lines.append(
+                Line("commission", item.key, base, rate, band_label(bands, index), cents(base * rate / HUNDRED))
+            )
+        if rules.accelerator > 1 and high > target:
+            above_low = max(low, target)
+            per_band_above: dict[int, Decimal] = {}
+            if rules.whole:
+                per_band_above[whole_index] = high - above_low
+            else:
+                for a, b in _segments(above_low, high, boundaries):
+                    index = _band_index(bands, a / target * HUNDRED)
+                    per_band_above[index] = per_band_above.get(index, ZERO) + (b - a)
+            for index, base in sorted(per_band_above.items()):
+                rate = bands[index].rate * (rules.accelerator - 1)
+                result.lines.append(
+                    Line("accelerator", item.key, base, rate, f"> 100 % ×{plain(rules.accelerator)}",
+                         cents(base * rate / HUNDRED))
+                )  # fmt: skip
+    return _capped(result, rules)
+
+
+def _capped(result: Result, rules: Rules) -> Result:
+    earned = result.total
+    if rules.cap is not None and earned > rules.cap:
+        result.lines.append(Line("cap", "", None, None, "", rules.cap - earned))
+    return result
+
+
+def clawback_amount(line_amount: Decimal, earned: Decimal, cap_adjustment: Decimal) -> Decimal:
+    """What to take back for a line of an approved statement: the line as paid, that is scaled by
+    the share of the earnings the cap let through. Negative (it is deducted)."""
+    if earned <= 0 or cap_adjustment == 0:
+        return -line_amount
+    return -cents(line_amount * (earned + cap_adjustment) / earned)

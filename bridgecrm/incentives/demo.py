@@ -1,0 +1,84 @@
+"""Demo incentives: a commission plan for every rep, two bonus rules, a promotion criterion, the
+statements of last quarter's months (approved by each rep's manager) and of the current month
+(draft). Runs after the demo's targets and scorecards; with none, statements pay at the first band's
+rate and carry no bonus, and nothing fails."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from bridgecrm.core.periods import Period, PeriodKind
+from bridgecrm.incentives import policies, selectors, services
+from bridgecrm.incentives.models import BonusRule, CommissionPlan, StatementStatus
+from bridgecrm.training.models import TrainingCourse
+from bridgecrm.users.capabilities import APPROVE_STATEMENTS, MANAGE_INCENTIVES
+from bridgecrm.users.models import Role, User
+
+BANDS = [{"from": "0", "rate": "1.5"}, {"from": "80", "rate": "2.5"}, {"from": "100", "rate": "3"}]
+
+
+def _approver_for(rep: User, admin: User) -> User:
+    manager = rep.team.manager if rep.team is not None else None
+    usable = manager is not None and manager.pk != rep.pk and manager.is_active and manager.can(APPROVE_STATEMENTS)
+    if manager is not None and usable and selectors.reps_for_approval(manager).filter(pk=rep.pk).exists():
+        return manager
+    return admin
+
+
+def create_demo_incentives(*, today: dt.date) -> dict[str, int]:
+    admin = next(
+        (u for u in User.objects.filter(is_active=True, role__code="admin").order_by("pk") if u.can(MANAGE_INCENTIVES)),
+        None,
+    )
+    counts = {"commission plans": 0, "bonus rules": 0, "promotion criteria": 0, "statements": 0}
+    if admin is None:
+        return counts
+    start = dt.date(today.year - 1, 1, 1)
+    plan = services.plan_save(
+        actor=admin,
+        values={
+            "name": "销售提成标准方案 Standard commission",
+            "basis": "signed",
+            "band_mode": "marginal",
+            "bands": BANDS,
+            "accelerator": "1.5",
+            "cap": "60000",
+        },
+    )
+    services.plan_save(
+        actor=admin,
+        values={
+            "name": "回款提成方案 Collections commission",
+            "basis": "collected",
+            "band_mode": "whole",
+            "bands": [{"from": "0", "rate": "1"}, {"from": "90", "rate": "2"}],
+            "is_active": False,
+        },
+    )
+    counts["commission plans"] = CommissionPlan.objects.count()
+    rep_role = Role.objects.filter(code="rep").first()
+    if rep_role is not None:
+        services.plan_assign(actor=admin, plan=plan, role=rep_role, valid_from=start)
+    services.bonus_rule_create(actor=admin, name="优秀 Excellent", min_total=Decimal(90), amount=Decimal("5000"))
+    services.bonus_rule_create(actor=admin, name="良好 Good", min_total=Decimal(80), amount=Decimal("2000"))
+    counts["bonus rules"] = BonusRule.objects.count()
+    course = TrainingCourse.objects.order_by("pk").first()
+    services.criterion_create(
+        actor=admin, name="晋升高级销售 Senior sales", min_score="85", quarters=3, course=course, min_tenure_months=12
+    )
+    counts["promotion criteria"] = 1
+    reps = list(User.objects.filter(is_active=True, role=rep_role).select_related("team__manager").order_by("pk"))
+    this_month = Period.containing(PeriodKind.MONTH, today)
+    last_quarter = Period.containing(PeriodKind.QUARTER, today).previous()
+    for month in last_quarter.months():
+        for rep in reps:
+            approver = _approver_for(rep, admin)
+            statement = services.statement_generate(actor=approver, user=rep, period=month)
+            if statement.status == StatementStatus.DRAFT and policies.may_approve(approver, statement):
+                services.statement_approve(actor=approver, statement=statement)
+            counts["statements"] += 1
+    for rep in reps:
+        services.statement_generate(actor=_approver_for(rep, admin), user=rep, period=this_month)
+        counts["statements"] += 1
+    return counts
