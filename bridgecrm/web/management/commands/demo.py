@@ -17,8 +17,12 @@ from bridgecrm.contracts.demo import create_demo_contracts
 from bridgecrm.customers.demo import create_demo_customers
 from bridgecrm.pipeline.demo import create_demo_pipeline
 from bridgecrm.pipeline.demo_deals import create_demo_deals, local_at
+from bridgecrm.incentives.demo import create_demo_incentives
 from bridgecrm.pool.demo import create_demo_pool
+from bridgecrm.scorecards.demo import create_demo_scorecards
+from bridgecrm.targets.demo import create_demo_targets
 from bridgecrm.tiers.services import tiers_recompute
+from bridgecrm.training.demo import create_demo_training
 from bridgecrm.users.demo import DemoAccount, create_demo_company, demo_exists
 from bridgecrm.users.models import User
 
@@ -92,13 +96,22 @@ def create_demo(*, seed: int, now: dt.datetime, size: DemoSize) -> tuple[list[De
         counts["in the public pool"] = create_demo_pool(seed=seed, now=now)
     # Tiers from the demo's payments, deals and potential, as the nightly job would compute them.
     counts["tiered"] = tiers_recompute(today=now.date()).customers
+    # Targets and people: the year's target decomposed to everyone, training records, scorecards
+    # with last quarter's evaluation locked (it reads targets, training and the routine's
+    # compliance, so after tiers), then commissions and bonuses (they read locked evaluations).
+    with transaction.atomic():
+        counts.update(create_demo_targets(today=now.date()))
+        counts.update(create_demo_training(today=now.date()))
+        counts.update(create_demo_scorecards(today=now.date()))
+        counts.update(create_demo_incentives(today=now.date()))
     return accounts, counts
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo company (3 regions, 6 teams, about 30 people, 2,000 customers, 3,000 deals, "
-        "20,000 follow-ups, quotes, contracts and payments over the last two years), reproducible by seed."
+        "20,000 follow-ups, quotes, contracts and payments over the last two years, targets, scorecards, "
+        "commission statements and training), reproducible by seed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
