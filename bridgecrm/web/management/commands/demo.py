@@ -15,9 +15,9 @@ from django.utils import timezone
 from bridgecrm.activities.demo import create_demo_activities
 from bridgecrm.contracts.demo import create_demo_contracts
 from bridgecrm.customers.demo import create_demo_customers
+from bridgecrm.incentives.demo import create_demo_incentives
 from bridgecrm.pipeline.demo import create_demo_pipeline
 from bridgecrm.pipeline.demo_deals import create_demo_deals, local_at
-from bridgecrm.incentives.demo import create_demo_incentives
 from bridgecrm.pool.demo import create_demo_pool
 from bridgecrm.scorecards.demo import create_demo_scorecards
 from bridgecrm.targets.demo import create_demo_targets
