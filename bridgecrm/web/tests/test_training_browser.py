@@ -1,5 +1,6 @@
 """Training in a real browser, in both languages: a manager records a training session (creates it,
-enrols a rep, marks attendance and a score) and the rep sees the completion on "My training".
+enrols a rep, marks attendance and a score) and the rep sees the completion on "My training" and in
+his scorecard.
 
 Screenshots: test-artifacts/screenshots/training-<step>-<language>-<width>.png.
 """
@@ -8,14 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.utils import timezone
 
 from bridgecrm.core.periods import Period
+from bridgecrm.scorecards import scoring
+from bridgecrm.scorecards import services as scorecard_services
 from bridgecrm.training import selectors, services
 from bridgecrm.training.models import Enrollment, TrainingSession
+from bridgecrm.users.tests.factories import role
 from bridgecrm.web.tests.test_browser import assert_fits, shot, sign_in, switch_language, zh
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -123,6 +128,30 @@ def test_record_a_training_session(browser_page, company, live_server, screensho
     local_day = timezone.localtime(session.starts_at).date()
     period = Period.containing("quarter", local_day)
     assert selectors.completion_rates(period=period, user_ids=[company.owner.pk])[company.owner.pk] == 1
+
+    # … and in the scorecard: a scorecard of training completion, run for the quarter and
+    # published, shows the rep full points for it, with the figure behind them.
+    card = scorecard_services.scorecard_save(
+        actor=company.admin,
+        values=scorecard_services.ScorecardValues(
+            name="Training",
+            description="",
+            period_kind="quarter",
+            is_active=True,
+            role_ids=[role("rep").pk],
+            team_ids=[],
+            rules=[scoring.Rule("training_completion", Decimal(100), target_value=Decimal(1))],
+        ),
+    )
+    evaluation = scorecard_services.evaluation_run(actor=company.admin, scorecard=card, period=period)
+    for step in ("in_review", "published"):
+        evaluation = scorecard_services.evaluation_advance(actor=company.admin, evaluation=evaluation, to=step)
+    entry = evaluation.entries.get(user=company.owner)
+    page.goto(f"/evaluations/entries/{entry.pk}/")
+    line = page.locator('[data-testid="line-training_completion"]')
+    assert line.locator("strong").first.inner_text() == "100.00"
+    assert page.locator('[data-testid="entry-total"]').inner_text() == "100.00"
+    both_widths(page, screenshots, "scorecard-entry", language)
 
     page.goto("/library/?tag=价格")
     assert page.locator('[data-testid="article-row"]').count() == 1
