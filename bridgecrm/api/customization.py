@@ -3,7 +3,7 @@
 by holders of ``fields.manage``), the ``custom`` object of customers, contacts and deals, and the
 OpenAPI document, which lists the current fields with their JSON types (``describe_custom``)."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import DatabaseError
 from django.http import HttpRequest
@@ -153,6 +153,9 @@ class FieldFilters(Schema):
     entity: str = Field("", pattern="^(|customer|contact|deal)$")
 
 
+RoleCode = Annotated[str, Field(max_length=40, pattern=NO_NUL)]
+
+
 class OptionIn(BaseModel):
     value: str = Field(..., min_length=1, max_length=60, pattern=NO_NUL)
     label_en: str = Field("", max_length=80, pattern=NO_NUL)
@@ -166,8 +169,8 @@ class FieldChanges(BaseModel):
     required: bool | None = Field(None, strict=True)
     default: Any = None
     options: list[OptionIn] | None = Field(None, max_length=200)
-    visible_to: list[str] | None = Field(None, max_length=20, description="Role codes; empty: everyone.")
-    editable_by: list[str] | None = Field(None, max_length=20, description="Role codes; empty: everyone.")
+    visible_to: list[RoleCode] | None = Field(None, max_length=20, description="Role codes; empty: everyone.")
+    editable_by: list[RoleCode] | None = Field(None, max_length=20, description="Role codes; empty: everyone.")
     section: str | None = Field(None, max_length=60, pattern=NO_NUL)
     position: int | None = Field(None, ge=0, le=10_000, strict=True)
 

@@ -233,7 +233,11 @@ class Deal(models.Model):
             models.Index(fields=["stage", "-updated_at", "-id"], name="deal_stage_updated"),
             models.Index(fields=["pipeline", "status", "stage"], name="deal_pipeline_status"),
             models.Index(fields=["status", "expected_close_date"], name="deal_status_close"),
-            models.Index(fields=["status", "closed_on"], name="deal_status_closed_on"),
+            # Won amounts per owner over a period (targets, scorecards, commissions) read this index
+            # alone: the owner, amount and deletion mark ride along after the date.
+            models.Index(
+                fields=["status", "closed_on", "owner", "amount_base", "deleted_at"], name="deal_status_closed_owner"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(probability__lte=100), name="deal_probability_max_100"),

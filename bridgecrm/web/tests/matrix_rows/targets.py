@@ -51,7 +51,7 @@ def build(world: World) -> None:
     milestone = services.milestone_add(
         actor=c.manager_a, plan=plan, title="Matrix milestone", due_on="2026-01-15", owner=c.owner, phase=phase
     )
-    world.extra.update(team_target=team_target, rep_target=rep_target, plan=plan, milestone=milestone)
+    world.extra.update(team_target=team_target, rep_target=rep_target, sales_plan=plan, milestone=milestone)
 
 
 def team_target_pk(w: World) -> int:
@@ -63,7 +63,7 @@ def rep_target_pk(w: World) -> int:
 
 
 def plan_pk(w: World) -> int:
-    return int(w.extra["plan"].pk)
+    return int(w.extra["sales_plan"].pk)
 
 
 def milestone_pk(w: World) -> int:
