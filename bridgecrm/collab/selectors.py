@@ -356,7 +356,7 @@ def _contracts(actor: User, start: dt.datetime, end: dt.datetime, day: dt.date, 
 
 
 def _payments(actor: User, start: dt.datetime, end: dt.datetime, day: dt.date, ks: Q, n: int) -> list[FeedItem]:
-    # Payments received on the day (index payment_received), in the order they were recorded.
+    # Payments received on the day (index payment_received_cover), in the order they were recorded.
     qs = Payment.objects.visible_to(actor).filter(ks, received_on=day)
     return [
         FeedItem(

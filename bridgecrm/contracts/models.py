@@ -337,7 +337,11 @@ class Payment(models.Model):
         ordering = ["-received_on", "-id"]
         indexes = [
             models.Index(fields=["contract", "-received_on"], name="payment_contract"),
-            models.Index(fields=["-received_on", "-id"], name="payment_received"),
+            # The collections list's order; contract, currency and amount ride along so that sums of
+            # a period per owner (targets, scorecards, commissions) read the index alone.
+            models.Index(
+                fields=["-received_on", "-id", "contract", "currency", "amount"], name="payment_received_cover"
+            ),
         ]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
 
