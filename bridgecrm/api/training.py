@@ -295,7 +295,7 @@ def _session_refs(actor: User, payload: SessionIn) -> dict[str, Any]:
         raise _bad("course_id")
     trainer = None
     if payload.trainer_id is not None:
-        trainer = User.objects.filter(pk=payload.trainer_id, is_active=True).first()
+        trainer = User.objects.visible_to(actor).filter(pk=payload.trainer_id, is_active=True).first()
         if trainer is None:
             raise _bad("trainer_id")
     if payload.starts_at.tzinfo is None:

@@ -83,7 +83,10 @@ def _session_form(actor: User, data: Any = None, **kwargs: Any) -> forms.Session
         data,
         **kwargs,
         courses=selectors.courses(actor=actor),
-        trainers=User.objects.filter(is_active=True).select_related("team").order_by("full_name", "username"),
+        trainers=User.objects.visible_to(actor)
+        .filter(is_active=True)
+        .select_related("team")
+        .order_by("full_name", "username"),
     )
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
-from bridgecrm.conftest import Company
+from bridgecrm.conftest import Company, signed_in
 from bridgecrm.training import services
 from bridgecrm.training.models import Enrollment
 from bridgecrm.training.tests.helpers import course, session
@@ -138,3 +139,26 @@ def test_library_api(company: Company) -> None:
         "/api/v1/training/library", {"kind": "story", "title": "x", "body": "y", "customer_id": 999999}, content_type=J
     )
     assert bad.status_code == 400 and bad.json()["details"] == {"customer_id": ["unknown"]}
+
+
+def test_a_trainer_is_picked_among_the_people_one_sees(company: Company) -> None:
+    """Team A's manager may name his own people as trainers, not someone of team B (whose name he
+    may not even see): the page does not offer them and the API refuses them."""
+    c = course(company.admin)
+    starts = (timezone.now() + dt.timedelta(days=1)).isoformat()
+    manager = api(company.manager_a)
+    other = manager.post(
+        "/api/v1/training/sessions",
+        {"course_id": c.pk, "starts_at": starts, "trainer_id": company.other_rep.pk},
+        content_type=J,
+    )
+    assert other.status_code == 400 and other.json()["code"] == "invalid"
+    own = manager.post(
+        "/api/v1/training/sessions",
+        {"course_id": c.pk, "starts_at": starts, "trainer_id": company.teammate.pk},
+        content_type=J,
+    )
+    assert own.status_code == 201, own.content
+    page = signed_in(company.manager_a).get(reverse("training:session_new"))
+    offered = {u.pk for u in page.context["form"].fields["trainer"].queryset}
+    assert company.teammate.pk in offered and company.other_rep.pk not in offered
