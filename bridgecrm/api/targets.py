@@ -16,8 +16,8 @@ from bridgecrm.api.references import bad_reference
 from bridgecrm.api.schemas import NO_NUL, ErrorOut, Id
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.core.periods import Period, PeriodKind
-from bridgecrm.targets import selectors, services
-from bridgecrm.targets.models import Measure, PlanPhase, SalesPlan, Target
+from bridgecrm.targets import measures, selectors, services
+from bridgecrm.targets.models import PlanPhase, SalesPlan, Target
 from bridgecrm.users.models import Team, User
 
 router = Router(tags=["targets"])
@@ -41,12 +41,28 @@ def _period(code: str) -> Period:
         ) from None
 
 
+def _measure_enum(schema: dict[str, Any]) -> None:
+    """The measure's enum in the OpenAPI document: the registry's codes when the document is built
+    (scorecard metrics included). The services check the value, with translated errors."""
+    schema["enum"] = measures.codes()
+
+
+def _measure_enum_or_empty(schema: dict[str, Any]) -> None:
+    schema["enum"] = ["", *measures.codes()]
+
+
+MEASURE_HELP = (
+    "a measure code (GET /api/v1/targets/measures): sums (money in the base currency, counts) or rates "
+    "and averages; rates are in percent"
+)
+
 # ---- schemas -------------------------------------------------------------------------------------
 
 
 class TargetOut(Schema):
     id: int
-    measure: str
+    measure: str = Field(description=MEASURE_HELP, json_schema_extra=_measure_enum)
+    unit: str = Field(description="money, count or ratio (in percent)")
     period: str = Field(description="2026, 2026-Q3 or 2026-07")
     period_start: dt.date
     period_end: dt.date
@@ -55,8 +71,8 @@ class TargetOut(Schema):
     user_id: int | None
     product_category: str
     parent_id: int | None
-    amount: Decimal
-    method: str
+    amount: Decimal = Field(description="money to the cent, counts in whole units, rates in percent (35.50 is 35.5 %)")
+    method: str = Field(description="equal, weights, last_year_share, seasonality, same (rates and averages), manual")
 
     @staticmethod
     def resolve_period(obj: Target) -> str:
@@ -64,20 +80,22 @@ class TargetOut(Schema):
 
 
 class TargetFilters(Schema):
-    measure: str = Field("", pattern=NO_NUL, max_length=40)
+    measure: str = Field("", pattern=NO_NUL, max_length=40, json_schema_extra=_measure_enum_or_empty)
     period: str = Field("", pattern=r"^$|" + PERIOD)
     scope: str = Field("", pattern=r"^(|company|team|rep)$")
     user_id: Id | None = None
 
 
 class TargetIn(Schema):
-    measure: str = Field(pattern=NO_NUL, max_length=40)
+    measure: str = Field(pattern=NO_NUL, max_length=40, description=MEASURE_HELP, json_schema_extra=_measure_enum)
     period: str = Field(pattern=PERIOD)
     scope: str = Field(pattern=r"^(company|team|rep)$")
     team_id: Id | None = None
     user_id: Id | None = None
     product_category: str = Field("", max_length=16, pattern=NO_NUL)
-    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+    amount: Decimal = Field(
+        ge=0, max_digits=18, decimal_places=2, description="money to the cent, counts whole, rates in percent (0–100)"
+    )
 
 
 class AdjustIn(Schema):
@@ -86,7 +104,11 @@ class AdjustIn(Schema):
 
 class DecomposeIn(Schema):
     dimension: str = Field("scope", pattern=r"^(scope|months|quarters)$")
-    method: str = Field("equal", pattern=r"^(equal|weights|last_year_share|seasonality)$")
+    method: str = Field(
+        "equal",
+        pattern=r"^(equal|weights|last_year_share|seasonality|same)$",
+        description="sums: equal, weights, last_year_share, seasonality; rates and averages: same (copied)",
+    )
     weights: dict[str, Decimal] = Field(
         default_factory=dict, description='for "weights": unit key ("team:4", "rep:17", "period:2026-03") → weight'
     )
@@ -108,7 +130,7 @@ class DecomposeOut(Schema):
     fell_back_to_equal: bool = Field(description="last year had no data: an equal split was used")
     saved: bool
     parts: list[PartOut]
-    total: Decimal
+    total: Decimal | None = Field(description="the parts' sum; null for rates and averages (copied, not split)")
 
 
 class MismatchOut(Schema):
@@ -124,10 +146,10 @@ class ProgressRowOut(Schema):
     depth: int
     target_id: int | None
     target: Decimal | None
-    actual: Decimal
-    percent: Decimal | None
-    projection: Decimal | None
-    status: str = Field(description="on_track, at_risk, behind, not_started; empty without a target")
+    actual: Decimal | None = Field(description="null: no data (a rate with nothing to divide)")
+    percent: Decimal | None = Field(description="actual ÷ target, in %")
+    projection: Decimal | None = Field(description="run rate; null for rates and averages (not applicable)")
+    status: str = Field(description="on_track, at_risk, behind, not_started, no_data; empty without a target")
     weighted_pipeline: Decimal
     coverage: Decimal | None
     mismatch: MismatchOut | None = Field(description="the teams or reps do not add up to this target")
@@ -136,6 +158,9 @@ class ProgressRowOut(Schema):
 
 class ProgressOut(Schema):
     measure: str
+    unit: str = Field(description="money, count or ratio (in percent)")
+    additive: bool = Field(description="false: a rate or an average (no projection, coverage or sums of children)")
+    direction: str = Field(description="higher or lower is better")
     period: str
     today: dt.date
     elapsed_days: int
@@ -143,7 +168,7 @@ class ProgressOut(Schema):
 
 
 class ProgressQuery(Schema):
-    measure: str = Field("signed_amount", pattern=NO_NUL, max_length=40)
+    measure: str = Field("signed_amount", pattern=NO_NUL, max_length=40, json_schema_extra=_measure_enum)
     period: str = Field("", pattern=r"^$|" + PERIOD)
     product_category: str = Field("", max_length=16, pattern=NO_NUL)
 
@@ -284,7 +309,7 @@ def _user(actor: User, user_id: int | None) -> User | None:
 @router.get("/targets", response={200: list[TargetOut], 400: ErrorOut, **ERRORS}, summary="Targets one may see")
 @paginate(Pagination)
 def target_list(request: HttpRequest, filters: Query[TargetFilters]) -> Any:
-    if filters.measure and filters.measure not in Measure.values:
+    if filters.measure and measures.get(filters.measure) is None:
         raise ApplicationError("invalid", _("Select a valid choice."), details={"measure": ["invalid"]})
     return selectors.target_list(
         actor=_actor(request),
@@ -301,14 +326,16 @@ def target_list(request: HttpRequest, filters: Query[TargetFilters]) -> Any:
     summary="Progress of one measure and period: company, teams and reps as far as one may see",
 )
 def target_progress(request: HttpRequest, query: Query[ProgressQuery]) -> dict[str, Any]:
-    if query.measure not in Measure.values:
-        raise ApplicationError("invalid", _("Select a valid choice."), details={"measure": ["invalid"]})
+    services.clean_measure(query.measure)
     period = _period(query.period) if query.period else Period.containing(PeriodKind.YEAR, selectors.local_today())
     result = selectors.progress(
         actor=_actor(request), measure=query.measure, period=period, product_category=query.product_category
     )
     return {
         "measure": result.measure,
+        "unit": result.unit,
+        "additive": result.additive,
+        "direction": result.direction,
         "period": result.period.code,
         "today": result.today,
         "elapsed_days": result.elapsed_days,
@@ -332,6 +359,44 @@ def target_progress(request: HttpRequest, query: Query[ProgressQuery]) -> dict[s
             for r in result.rows
         ],
     }
+
+
+class MeasureOut(Schema):
+    code: str
+    label: str
+    unit: str = Field(description="money (base currency), count, or ratio (targets in percent)")
+    additive: bool = Field(description="sums split on decomposition; rates and averages are copied")
+    direction: str = Field(description="higher or lower is better")
+    places: int = Field(description="decimals of an amount")
+    product_categories: bool = Field(description="a product category may narrow it")
+    pipeline_coverage: bool
+    description: str
+    available: bool
+    unavailable_reason: str = Field(description="why it cannot be a target (empty when available)")
+
+
+@router.get(
+    "/targets/measures",
+    response={200: list[MeasureOut], **ERRORS},
+    summary="The measures a target may be set on (and those that may not, with the reason)",
+)
+def measure_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": m.code,
+            "label": str(m.label),
+            "unit": m.unit,
+            "additive": m.additive,
+            "direction": m.direction,
+            "places": m.places,
+            "product_categories": m.categories,
+            "pipeline_coverage": m.pipeline,
+            "description": str(m.description),
+            "available": m.available,
+            "unavailable_reason": str(m.unavailable or ""),
+        }
+        for m in measures.all_measures()
+    ]
 
 
 @router.get("/targets/{target_id}", response={200: TargetOut, **ERRORS}, summary="A target")

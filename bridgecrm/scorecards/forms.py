@@ -111,7 +111,9 @@ class ScorecardForm(forms.Form):
                 initial=scoring.bands_text(saved.bands) if saved else "",
                 widget=forms.TextInput(attrs={"placeholder": "100:100, 80:60, 50:20"}),
             )
-            target_choices = TargetKind.choices if metric.measure else [(TargetKind.FIXED, TargetKind.FIXED.label)]
+            target_choices = (
+                TargetKind.choices if metrics.has_rep_targets(metric) else [(TargetKind.FIXED, TargetKind.FIXED.label)]
+            )
             self.fields[prefix + "target_kind"] = forms.ChoiceField(
                 label=_("Target"),
                 required=False,

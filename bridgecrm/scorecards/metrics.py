@@ -6,6 +6,11 @@ base currency: deals carry ``amount_base``; payments and plan lines are converte
 on the period's last day (amounts in a currency without a rate are left out, as tiers do).
 Metrics without a data source in Bridge (customer satisfaction, market research) are listed as
 unavailable with the reason, cannot be picked, and are never given numbers.
+
+Rates and averages also have ``parts(period, user_ids | None, context)`` → ``{user_id: (numerator,
+denominator)}`` and ``combine``: a rep's value is ``combine`` of the rep's parts, a team's is
+``combine`` of its people's parts summed (one GROUP BY for everyone). ``register_target_measures``
+(called from ``ScorecardsConfig.ready``) offers every available metric to targets as a measure.
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ from bridgecrm.core.selectors import rates_on
 from bridgecrm.core.visibility import Scope
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal, DealStatus
+from bridgecrm.targets import measures as target_measures
 from bridgecrm.targets.models import Measure
 from bridgecrm.targets.selectors import rep_target_amounts
 from bridgecrm.tiers import selectors as tier_selectors
-from bridgecrm.training.selectors import completion_rates
+from bridgecrm.training.models import Enrollment
 
 Values = dict[int, Decimal | None]
+Parts = dict[int, tuple[Decimal, ...]]
 FOUR = Decimal("0.0001")
 TWO = Decimal("0.01")
 
@@ -66,12 +73,29 @@ class Metric:
     direction: str  # the usual direction: "higher" or "lower"
     kind: str  # "result" or "process"
     compute: Callable[[Period, Sequence[int], Context], Values] | None
-    measure: str = ""  # the targets measure whose rep target can be the metric's target
+    measure: str = ""  # the built-in targets measure the metric is (its rep targets are the metric's)
     unavailable: Promise | None = None  # why it cannot be picked
+    # Rates and averages: per-person components (one GROUP BY; ids None: everyone) and how they
+    # combine into the value, so that a group's value is computed on the group's summed components.
+    parts: Callable[[Period, Sequence[int] | None, Context], Parts] | None = None
+    combine: Callable[[tuple[Decimal, ...]], Decimal | None] | None = None
+    target_unavailable: Promise | None = None  # why it cannot be a target (targets' measure list)
+    description: Promise | str = ""
 
     @property
     def available(self) -> bool:
         return self.compute is not None and self.unavailable is None
+
+    @property
+    def additive(self) -> bool:
+        """Sums (money, counts) add up over people; rates and averages (a ``combine``) do not."""
+        return self.unit != RATIO and self.combine is None
+
+    @property
+    def target_measure(self) -> str:
+        """The targets measure whose rep targets can be this metric's target: the built-in measure
+        it is, else the target measure registered under the metric's own code."""
+        return self.measure or self.code
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
@@ -91,17 +115,24 @@ def _base(rows: Sequence[tuple[int, str, Any]], rates: money.Rates) -> dict[int,
     return {k: v.quantize(TWO, ROUND_HALF_UP) for k, v in out.items()}
 
 
-def _won(period: Period, ids: Sequence[int], ctx: Context) -> dict[int, tuple[Decimal, int]]:
+def _only(qs: Any, field: str, ids: Sequence[int] | None) -> Any:
+    return qs if ids is None else qs.filter(**{f"{field}__in": list(ids)})
+
+
+def _won(period: Period, ids: Sequence[int] | None, ctx: Context) -> dict[int, tuple[Decimal, int]]:
     """(won amount in base currency, won count) per rep: deals won in the period. Cached per run."""
-    key = f"won:{period.code}"
+    key = f"won:{period.code}:{'all' if ids is None else ','.join(map(str, ids))}"
     if key not in ctx.cache:
         rows = (
-            Deal.objects.filter(
-                owner_id__in=ids,
-                status=DealStatus.WON,
-                deleted_at__isnull=True,
-                closed_on__gte=period.start,
-                closed_on__lte=period.end,
+            _only(
+                Deal.objects.filter(
+                    status=DealStatus.WON,
+                    deleted_at__isnull=True,
+                    closed_on__gte=period.start,
+                    closed_on__lte=period.end,
+                ),
+                "owner_id",
+                ids,
             )
             .order_by()
             .values("owner_id")
@@ -138,29 +169,60 @@ def won_deals(period: Period, ids: Sequence[int], ctx: Context) -> Values:
     return {u: Decimal(won[u][1]) if u in won else Decimal(0) for u in ids}
 
 
-def average_deal_size(period: Period, ids: Sequence[int], ctx: Context) -> Values:
-    """Won amount ÷ won deals; None for a rep who won nothing."""
-    won = _won(period, ids, ctx)
-    return {u: (won[u][0] / won[u][1]).quantize(TWO, ROUND_HALF_UP) if won.get(u, (0, 0))[1] else None for u in ids}
+def _rate(parts: tuple[Decimal, ...]) -> Decimal | None:
+    """Numerator ÷ denominator as a share (four places); None when the denominator is 0."""
+    num, den = parts
+    return (num / den).quantize(FOUR, ROUND_HALF_UP) if den else None
 
 
-def signing_rate(period: Period, ids: Sequence[int], ctx: Context) -> Values:
-    """Won ÷ closed (won + lost) deals closed in the period; None when nothing closed."""
+def _average(parts: tuple[Decimal, ...]) -> Decimal | None:
+    """Total ÷ count in money (cents); None when the count is 0."""
+    total, n = parts
+    return (total / n).quantize(TWO, ROUND_HALF_UP) if n else None
+
+
+def _from_parts(
+    parts: Callable[[Period, Sequence[int] | None, Context], Parts], combine: Callable[[tuple[Decimal, ...]], Any]
+) -> Callable[[Period, Sequence[int], Context], Values]:
+    """A rep-level computation from per-rep parts: exactly what a group's value is computed from."""
+
+    def compute(period: Period, ids: Sequence[int], ctx: Context) -> Values:
+        found = parts(period, ids, ctx)
+        return {u: combine(found[u]) if u in found else None for u in ids}
+
+    return compute
+
+
+def average_deal_size_parts(period: Period, ids: Sequence[int] | None, ctx: Context) -> Parts:
+    """(won amount, won deals) per rep."""
+    return {u: (amount, Decimal(n)) for u, (amount, n) in _won(period, ids, ctx).items() if n}
+
+
+def signing_rate_parts(period: Period, ids: Sequence[int] | None, ctx: Context) -> Parts:
+    """(won, won + lost) deals closed in the period per rep."""
     rows = (
-        Deal.objects.filter(
-            owner_id__in=ids,
-            status__in=[DealStatus.WON, DealStatus.LOST],
-            deleted_at__isnull=True,
-            closed_on__gte=period.start,
-            closed_on__lte=period.end,
+        _only(
+            Deal.objects.filter(
+                status__in=[DealStatus.WON, DealStatus.LOST],
+                deleted_at__isnull=True,
+                closed_on__gte=period.start,
+                closed_on__lte=period.end,
+            ),
+            "owner_id",
+            ids,
         )
         .order_by()
         .values("owner_id")
         .annotate(n=Count("id"), won=Count("id", filter=Q(status=DealStatus.WON)))
         .values_list("owner_id", "won", "n")
     )
-    found = {u: (Decimal(w) / Decimal(n)).quantize(FOUR, ROUND_HALF_UP) for u, w, n in rows if n}
-    return {u: found.get(u) for u in ids}
+    return {u: (Decimal(w), Decimal(n)) for u, w, n in rows if n}
+
+
+# Won amount ÷ won deals; None for a rep who won nothing.
+average_deal_size = _from_parts(average_deal_size_parts, _average)
+# Won ÷ closed (won + lost) deals closed in the period; None when nothing closed.
+signing_rate = _from_parts(signing_rate_parts, _rate)
 
 
 def collected_amount(period: Period, ids: Sequence[int], ctx: Context) -> Values:
@@ -176,22 +238,27 @@ def collected_amount(period: Period, ids: Sequence[int], ctx: Context) -> Values
     return {u: found.get(u, Decimal("0.00")) for u in ids}
 
 
-def collection_rate(period: Period, ids: Sequence[int], ctx: Context) -> Values:
-    """Of the plan lines falling due in the period on the rep's contracts, the share paid by the
-    period's last day (allocations of payments received up to then) ÷ the amount due. None: nothing due."""
+def collection_rate_parts(period: Period, ids: Sequence[int] | None, ctx: Context) -> Parts:
+    """Of the plan lines falling due in the period on the rep's contracts: (the amount paid by the
+    period's last day — allocations of payments received up to then —, the amount due), base currency."""
     due_rows = list(
-        PaymentPlanLine.objects.filter(contract__owner_id__in=ids, due_on__gte=period.start, due_on__lte=period.end)
+        _only(
+            PaymentPlanLine.objects.filter(due_on__gte=period.start, due_on__lte=period.end), "contract__owner_id", ids
+        )
         .order_by()
         .values("contract__owner_id", "contract__currency")
         .annotate(total=Sum("amount"))
         .values_list("contract__owner_id", "contract__currency", "total")
     )
     paid_rows = list(
-        PaymentAllocation.objects.filter(
-            plan_line__contract__owner_id__in=ids,
-            plan_line__due_on__gte=period.start,
-            plan_line__due_on__lte=period.end,
-            payment__received_on__lte=period.end,
+        _only(
+            PaymentAllocation.objects.filter(
+                plan_line__due_on__gte=period.start,
+                plan_line__due_on__lte=period.end,
+                payment__received_on__lte=period.end,
+            ),
+            "plan_line__contract__owner_id",
+            ids,
         )
         .order_by()
         .values("plan_line__contract__owner_id", "plan_line__contract__currency")
@@ -200,7 +267,11 @@ def collection_rate(period: Period, ids: Sequence[int], ctx: Context) -> Values:
     )
     rates = ctx.rates(period)
     due, paid = _base(due_rows, rates), _base(paid_rows, rates)
-    return {u: (paid.get(u, Decimal(0)) / due[u]).quantize(FOUR, ROUND_HALF_UP) if due.get(u) else None for u in ids}
+    return {u: (paid.get(u, Decimal("0.00")), amount) for u, amount in due.items() if amount}
+
+
+# Paid by the period's end ÷ due in the period; None: nothing due.
+collection_rate = _from_parts(collection_rate_parts, _rate)
 
 
 def new_customers(period: Period, ids: Sequence[int], ctx: Context) -> Values:
@@ -266,22 +337,46 @@ def _team_paths(ids: Sequence[int]) -> tuple[str, ...] | None:
     return tuple(kept)
 
 
-def sop_compliance(period: Period, ids: Sequence[int], ctx: Context) -> Values:
-    """The share of the rep's routine customers followed up on time (tiers' compliance); None when
-    the rep has no customer with a routine."""
-    if not ids:
+def sop_compliance_parts(period: Period, ids: Sequence[int] | None, ctx: Context) -> Parts:
+    """(routine customers followed up on time, routine customers) per rep (tiers' compliance)."""
+    if ids is not None and not ids:
         return {}
     result = tier_selectors.sop_compliance(
-        actor=_Reader(_team_paths(ids)), period_start=period.start, period_end=period.end, today=ctx.today
+        actor=_Reader(None if ids is None else _team_paths(ids)),
+        period_start=period.start,
+        period_end=period.end,
+        today=ctx.today,
     )
-    wanted = set(ids)
-    found = {r.key: Decimal(r.on_time) / Decimal(r.customers) for r in result.reps if r.key in wanted and r.customers}
-    return {u: found[u].quantize(FOUR, ROUND_HALF_UP) if u in found else None for u in ids}
+    wanted = None if ids is None else set(ids)
+    return {
+        r.key: (Decimal(r.on_time), Decimal(r.customers))
+        for r in result.reps
+        if r.customers and isinstance(r.key, int) and (wanted is None or r.key in wanted)
+    }
 
 
-def training_completion(period: Period, ids: Sequence[int], ctx: Context) -> Values:
-    found = completion_rates(period=period, user_ids=ids)
-    return {u: found.get(u) for u in ids}
+def training_completion_parts(period: Period, ids: Sequence[int] | None, ctx: Context) -> Parts:
+    """(completed, enrolled) in training sessions held in the period, per person."""
+    rows = (
+        _only(
+            Enrollment.objects.filter(
+                session__starts_at__date__gte=period.start, session__starts_at__date__lte=period.end
+            ),
+            "user_id",
+            ids,
+        )
+        .order_by()
+        .values("user_id")
+        .annotate(total=Count("id"), done=Count("id", filter=Q(completed_at__isnull=False)))
+        .values_list("user_id", "done", "total")
+    )
+    return {u: (Decimal(done), Decimal(total)) for u, done, total in rows if total}
+
+
+# The share of the rep's routine customers followed up on time; None without routine customers.
+sop_compliance = _from_parts(sop_compliance_parts, _rate)
+# Completed ÷ enrolled in sessions held in the period; None without enrolments.
+training_completion = _from_parts(training_completion_parts, _rate)
 
 
 REGISTRY: dict[str, Metric] = {
@@ -294,6 +389,7 @@ REGISTRY: dict[str, Metric] = {
             "higher",
             "result",
             sales_vs_target,
+            target_unavailable=_("It is the signed amount against its target: set a signed-amount target instead."),
         ),
         Metric(
             "signed_amount",
@@ -313,7 +409,17 @@ REGISTRY: dict[str, Metric] = {
             collected_amount,
             measure=Measure.COLLECTED_AMOUNT,
         ),
-        Metric("collection_rate", _("Collection rate"), RATIO, "higher", "result", collection_rate),
+        Metric(
+            "collection_rate",
+            _("Collection rate"),
+            RATIO,
+            "higher",
+            "result",
+            collection_rate,
+            parts=collection_rate_parts,
+            combine=_rate,
+            description=_("of the plan lines due in the period, the share paid by its last day"),
+        ),
         Metric(
             "new_customers",
             _("New customers"),
@@ -324,9 +430,39 @@ REGISTRY: dict[str, Metric] = {
             measure=Measure.NEW_CUSTOMERS,
         ),
         Metric("won_deals", _("Won deals"), COUNT, "higher", "result", won_deals, measure=Measure.WON_DEALS),
-        Metric("signing_rate", _("Contract signing rate"), RATIO, "higher", "result", signing_rate),
-        Metric("average_deal_size", _("Average deal size"), MONEY, "higher", "result", average_deal_size),
-        Metric("sop_compliance", _("Follow-up routine compliance"), RATIO, "higher", "process", sop_compliance),
+        Metric(
+            "signing_rate",
+            _("Contract signing rate"),
+            RATIO,
+            "higher",
+            "result",
+            signing_rate,
+            parts=signing_rate_parts,
+            combine=_rate,
+            description=_("won ÷ (won + lost) deals closed in the period"),
+        ),
+        Metric(
+            "average_deal_size",
+            _("Average deal size"),
+            MONEY,
+            "higher",
+            "result",
+            average_deal_size,
+            parts=average_deal_size_parts,
+            combine=_average,
+            description=_("won amount ÷ won deals"),
+        ),
+        Metric(
+            "sop_compliance",
+            _("Follow-up routine compliance"),
+            RATIO,
+            "higher",
+            "process",
+            sop_compliance,
+            parts=sop_compliance_parts,
+            combine=_rate,
+            description=_("the share of routine customers followed up on time"),
+        ),
         Metric("visits", _("Visits"), COUNT, "higher", "process", visits, measure=Measure.VISITS),
         Metric("follow_ups", _("Follow-ups"), COUNT, "higher", "process", follow_ups, measure=Measure.FOLLOW_UPS),
         Metric(
@@ -338,7 +474,17 @@ REGISTRY: dict[str, Metric] = {
             None,
             unavailable=_("Bridge does not record market research notes yet."),
         ),
-        Metric("training_completion", _("Training completion"), RATIO, "higher", "process", training_completion),
+        Metric(
+            "training_completion",
+            _("Training completion"),
+            RATIO,
+            "higher",
+            "process",
+            training_completion,
+            parts=training_completion_parts,
+            combine=_rate,
+            description=_("completed ÷ enrolled in training sessions held in the period"),
+        ),
         Metric(
             "satisfaction",
             _("Customer satisfaction"),
@@ -367,3 +513,114 @@ def compute_all(codes: Sequence[str], *, period: Period, user_ids: Sequence[int]
         else:
             out[code] = metric.compute(period, list(user_ids), ctx)
     return out
+
+
+# ---- the metrics as target measures ----------------------------------------------------------------
+
+_UNITS = {MONEY: target_measures.MONEY, COUNT: target_measures.COUNT, RATIO: target_measures.RATIO}
+PERCENT = Decimal(100)
+
+
+def _target_parts(metric: Metric) -> target_measures.PartsFn | None:
+    """Per-person components for targets (ids None: everyone). Sums without ``parts``: the rep
+    values themselves (one component); a rate without ``parts`` has no group value: None."""
+    from bridgecrm.tiers.selectors import local_today
+
+    if metric.compute is None:
+        return None
+    if metric.parts is not None:
+        parts_fn = metric.parts
+
+        def parts(period: Period, ids: Sequence[int] | None, category: str) -> target_measures.Parts:
+            return parts_fn(period, ids, Context(today=local_today()))
+
+        return parts
+    if not metric.additive:
+        return None
+    compute = metric.compute
+
+    def summed(period: Period, ids: Sequence[int] | None, category: str) -> target_measures.Parts:
+        from bridgecrm.users.models import User
+
+        asked = list(User.objects.values_list("pk", flat=True)) if ids is None else list(ids)
+        values = compute(period, asked, Context(today=local_today()))
+        return {u: (v,) for u, v in values.items() if v is not None}
+
+    return summed
+
+
+def _target_combine(metric: Metric) -> Callable[[tuple[Decimal, ...]], Decimal | None]:
+    """The metric's value in the targets unit: rates in percent (two places), the rest as is."""
+    combine = metric.combine
+    if combine is None:
+        return lambda parts: parts[0] if parts else None
+    if metric.unit != RATIO:
+        return combine
+
+    def percent(parts: tuple[Decimal, ...]) -> Decimal | None:
+        value = combine(parts)
+        return None if value is None else (value * PERCENT).quantize(TWO, ROUND_HALF_UP)
+
+    return percent
+
+
+def _records(code: str) -> target_measures.RecordsFn | None:
+    from django.urls import reverse
+
+    if code in ("signing_rate", "average_deal_size"):
+
+        def deals(period: Period) -> tuple[str, dict[str, Any], str]:
+            params: dict[str, Any] = {"close_from": period.start, "close_to": period.end}
+            if code == "average_deal_size":
+                params["status"] = DealStatus.WON
+            return reverse("pipeline:deals"), params, "team"
+
+        return deals
+    if code == "collection_rate":
+        return lambda period: (reverse("contracts:collections"), {}, "")
+    if code == "sop_compliance":
+        return lambda period: (reverse("tiers:compliance"), {"start": period.start, "end": period.end}, "")
+    if code == "training_completion":
+        return lambda period: (reverse("training:sessions"), {}, "")
+    return None
+
+
+def has_rep_targets(metric: Metric) -> bool:
+    """Whether reps can have targets of this metric (it is a targets measure one may set)."""
+    found = target_measures.get(metric.target_measure)
+    return found is not None and found.available
+
+
+def rep_targets(metric: Metric, *, period: Period, user_ids: Sequence[int]) -> dict[int, Decimal]:
+    """Each rep's target of the metric for the period, in the metric's unit (targets keep rates in
+    percent; scorecards in shares: 40 % → 0.4)."""
+    found = rep_target_amounts(measure=metric.target_measure, period=period, user_ids=user_ids)
+    if metric.unit == RATIO:
+        return {u: (v / PERCENT).quantize(FOUR) for u, v in found.items()}
+    return found
+
+
+def register_target_measures() -> None:
+    """Offer every scorecard metric to targets as a measure (the built-in six are there already).
+    Unavailable metrics are listed with the reason and cannot be picked."""
+    for metric in REGISTRY.values():
+        if metric.measure:
+            continue
+        parts = _target_parts(metric)
+        why = metric.unavailable or metric.target_unavailable
+        if why is None and parts is None:
+            why = _("Bridge cannot compute it for a team yet.")
+        target_measures.register(
+            target_measures.MeasureDef(
+                code=metric.code,
+                label=metric.label,
+                unit=_UNITS[metric.unit],
+                additive=metric.additive,
+                parts=parts,
+                combine=_target_combine(metric),
+                direction=metric.direction,
+                description=metric.description,
+                unavailable=why,
+                records=_records(metric.code),
+            )
+        )

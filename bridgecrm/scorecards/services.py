@@ -77,7 +77,7 @@ def check_rules(rules: Sequence[scoring.Rule]) -> None:
                 },
                 "unavailable",
             )
-        if rule.target_kind == "rep" and not metric.measure:
+        if rule.target_kind == "rep" and not metrics.has_rep_targets(metric):
             raise _invalid(
                 "metrics", _("%(metric)s has no rep targets: give it a fixed target.") % {"metric": metric.label}
             )
@@ -209,9 +209,7 @@ def _targets(rules: Sequence[scoring.Rule], period: Period, ids: Sequence[int]) 
     out: dict[str, dict[int, Decimal]] = {}
     for rule in rules:
         if rule.target_kind == "rep":
-            out[rule.code] = rep_target_amounts(
-                measure=metrics.REGISTRY[rule.code].measure, period=period, user_ids=ids
-            )
+            out[rule.code] = metrics.rep_targets(metrics.REGISTRY[rule.code], period=period, user_ids=ids)
     return out
 
 

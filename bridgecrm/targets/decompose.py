@@ -112,3 +112,39 @@ def status(target: Decimal, actual: Decimal, projected: Decimal | None) -> str:
     if projected >= target * AT_RISK:
         return "at_risk"
     return "behind"
+
+
+# Rates and averages (non-additive measures): the value itself against the target, no run rate.
+VALUE_AT_RISK = Decimal("0.9")  # higher is better: at least 90 % of the target
+VALUE_AT_RISK_LOWER = Decimal("1.1")  # lower is better: at most 110 % of the target
+
+
+def value_status(target: Decimal, value: Decimal | None, *, direction: str = "higher", started: bool = True) -> str:
+    """Status of a rate or an average: the current value against the target (no projection).
+
+    Higher is better: "on_track" when value ≥ target, "at_risk" when value ≥ 90 % of the target,
+    else "behind". Lower is better: "on_track" when value ≤ target, "at_risk" when value ≤ 110 % of
+    the target, else "behind". "not_started" before the period starts; "no_data" when there is
+    nothing to compute the value from (no deal closed, nothing due…)."""
+    if not started:
+        return "not_started"
+    if value is None:
+        return "no_data"
+    if direction == "lower":
+        if value <= target:
+            return "on_track"
+        if value <= target * VALUE_AT_RISK_LOWER:
+            return "at_risk"
+        return "behind"
+    if value >= target:
+        return "on_track"
+    if value >= target * VALUE_AT_RISK:
+        return "at_risk"
+    return "behind"
+
+
+def same_value(total: Decimal, count: int) -> Split:
+    """The "same value for everyone" decomposition of a rate or an average: each part is the parent."""
+    if count <= 0:
+        raise ValueError("same_value needs at least one part")
+    return Split([total] * count, False)

@@ -1,6 +1,7 @@
-"""Demo targets and plans: this year's company targets decomposed to everyone and every month, and
-a few sales plans with milestones (one overdue). Called by the ``demo`` command after the deals,
-payments and follow-ups exist, so last year's shares and seasonality come from the demo's data."""
+"""Demo targets and plans: this year's company targets decomposed to everyone and every month, a
+company signing-rate target copied to the teams, and a few sales plans with milestones (one
+overdue). Called by the ``demo`` command after the deals, payments and follow-ups exist, so last
+year's shares and seasonality come from the demo's data."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db import transaction
 
 from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.customers.models import Customer
-from bridgecrm.targets import selectors, services
+from bridgecrm.targets import measures, selectors, services
 from bridgecrm.targets.models import DecompositionMethod, Measure, Target, TargetScope
 from bridgecrm.users.capabilities import VIEW_ALL_RECORDS
 from bridgecrm.users.models import RolePermission, Team, TeamKind, User
@@ -80,8 +81,31 @@ def create_demo_targets(*, today: dt.date) -> dict[str, int]:
             _months(admin, top)
             counts["targets"] += 12
             _tree(admin, top, counts)
+        counts["targets"] += _signing_rate(admin, year)
         counts.update(_plans(admin, today))
     return counts
+
+
+SIGNING_RATE = "signing_rate"  # a scorecard metric, registered as a measure by the scorecards app
+
+
+def _signing_rate(admin: User, year: Period) -> int:
+    """This year's company signing-rate target (last year's rate plus 5 points, rounded to 5 %, at
+    least 30 %), copied to the teams under the company ("same value for everyone"). None when the
+    measure is not registered (a checkout without scorecards)."""
+    found = measures.get(SIGNING_RATE)
+    if found is None or not found.available:
+        return 0
+    last = found.compute_group(year.a_year_earlier(), list(User.objects.values_list("pk", flat=True)))
+    rate = _round((last or Decimal(0)) + 5, Decimal(5))
+    rate = min(max(rate, Decimal("30.00")), Decimal("95.00"))
+    top = services.target_create(actor=admin, measure=SIGNING_RATE, period=year, scope=TargetScope.COMPANY, amount=rate)
+    if not services.units_for(top, "scope"):
+        return 1
+    children, _preview = services.target_decompose(
+        actor=admin, parent=top, dimension="scope", method=DecompositionMethod.SAME
+    )
+    return 1 + len(children)
 
 
 def _plans(admin: User, today: dt.date) -> dict[str, int]:

@@ -12,7 +12,8 @@ from django.utils.translation import pgettext_lazy
 from bridgecrm.core.forms import BridgeForm
 from bridgecrm.core.periods import Period
 from bridgecrm.pipeline.models import ProductCategory
-from bridgecrm.targets.models import DecompositionMethod, Measure, MilestoneStatus, PlanScope, TargetScope
+from bridgecrm.targets import measures
+from bridgecrm.targets.models import DecompositionMethod, MilestoneStatus, PlanScope, TargetScope
 from bridgecrm.users.models import Team, User
 
 ANY = [("", _("All products"))]
@@ -35,14 +36,23 @@ class PeriodField(forms.CharField):
             raise forms.ValidationError(_("Enter a period as 2026, 2026-Q3 or 2026-07.")) from None
 
 
+def measure_choices() -> list[tuple[str, Any]]:
+    """The measures a target may be set on, grouped: sums, then rates and averages."""
+    sums: list[tuple[str, Any]] = [(m.code, m.label) for m in measures.available() if m.additive]
+    others: list[tuple[str, Any]] = [(m.code, m.label) for m in measures.available() if not m.additive]
+    if not others:
+        return list(sums)
+    return [(str(_("Sums")), sums), (str(_("Rates and averages")), others)]
+
+
 class ProgressFilterForm(BridgeForm):
-    measure = forms.ChoiceField(label=_("Measure"), choices=Measure.choices, required=False)
+    measure = forms.ChoiceField(label=_("Measure"), choices=measure_choices, required=False)
     period = PeriodField(label=_("Period"), required=False)
     category = forms.ChoiceField(label=_("Product category"), choices=ANY + ProductCategory.choices, required=False)
 
 
 class TargetForm(BridgeForm):
-    measure = forms.ChoiceField(label=_("Measure"), choices=Measure.choices)
+    measure = forms.ChoiceField(label=_("Measure"), choices=measure_choices)
     period = PeriodField(label=_("Period"))
     scope = forms.ChoiceField(label=pgettext_lazy("target", "Scope"), choices=TargetScope.choices)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
@@ -50,7 +60,13 @@ class TargetForm(BridgeForm):
     product_category = forms.ChoiceField(
         label=_("Product category"), choices=ANY + ProductCategory.choices, required=False
     )
-    amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=18, decimal_places=2)
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        min_value=0,
+        max_digits=18,
+        decimal_places=2,
+        help_text=_("Money in the base currency; counts in whole numbers; rates in percent (35 is 35 %)."),
+    )
 
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -69,6 +85,18 @@ class DecomposeForm(BridgeForm):
         label=pgettext_lazy("target", "Method"),
         choices=[c for c in DecompositionMethod.choices if c[0] != DecompositionMethod.MANUAL],
     )
+
+    def __init__(self, *args: Any, additive: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A sum splits (any method but "same"); a rate or an average is copied ("same" only).
+        offered = [
+            c
+            for c in DecompositionMethod.choices
+            if c[0] != DecompositionMethod.MANUAL and (c[0] == DecompositionMethod.SAME) != additive
+        ]
+        self.fields["method"].choices = offered  # type: ignore[attr-defined]
+        if not additive:
+            self.fields["method"].initial = DecompositionMethod.SAME
 
 
 class AdjustForm(BridgeForm):

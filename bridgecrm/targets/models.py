@@ -16,9 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.core.periods import Period, PeriodKind
+from bridgecrm.targets import measures
 
 
 class Measure(models.TextChoices):
+    """The built-in measures. Every measure a target may use is in ``targets.measures`` (these six
+    and those other apps register, such as the scorecard metrics)."""
+
     SIGNED_AMOUNT = "signed_amount", _("Signed amount")
     COLLECTED_AMOUNT = "collected_amount", _("Collected amount")
     NEW_CUSTOMERS = "new_customers", _("New customers")
@@ -34,7 +38,8 @@ class TargetScope(models.TextChoices):
 
 
 class Target(models.Model):
-    measure = models.CharField(_("measure"), max_length=40, choices=Measure.choices)
+    # A code of the measure registry (``targets.measures``); the services refuse unknown codes.
+    measure = models.CharField(_("measure"), max_length=40)
     period_kind = models.CharField(_("period"), max_length=8, choices=PeriodKind.choices)
     period_start = models.DateField(_("period start"))
     period_end = models.DateField(_("period end"))
@@ -99,6 +104,22 @@ class Target(models.Model):
     def __str__(self) -> str:
         return f"{self.get_measure_display()} {self.period}"
 
+    def get_measure_display(self) -> str:
+        return measures.label_of(self.measure)
+
+    @property
+    def measure_def(self) -> measures.MeasureDef | None:
+        return measures.get(self.measure)
+
+    @property
+    def unit(self) -> str:
+        found = measures.get(self.measure)
+        return found.unit if found is not None else measures.MONEY
+
+    @property
+    def additive(self) -> bool:
+        return measures.is_additive(self.measure)
+
     @property
     def period(self) -> Period:
         return Period(self.period_start, self.period_end, self.period_kind)
@@ -117,12 +138,13 @@ class Target(models.Model):
 
     @property
     def is_count(self) -> bool:
-        return self.measure in COUNT_MEASURES
+        return self.unit == measures.COUNT
 
     @property
     def shown_amount(self) -> Decimal:
-        """The amount as the measure counts it: whole units for counts, cents for money."""
-        return self.amount.quantize(Decimal(1) if self.is_count else Decimal("0.01"))
+        """The amount as the measure counts it: whole units for counts, cents for money, hundredths
+        of a percent for ratios."""
+        return self.amount.quantize(Decimal(1).scaleb(-measures.places_of(self.measure)))
 
     @property
     def owner_label(self) -> str:
@@ -145,6 +167,7 @@ class DecompositionMethod(models.TextChoices):
     LAST_YEAR_SHARE = "last_year_share", _("Last year's share")
     SEASONALITY = "seasonality", _("Last year's seasonality")
     MANUAL = "manual", _("Set by hand")
+    SAME = "same", _("Same value for everyone")  # rates and averages: every part gets the parent's value
 
 
 class PlanScope(models.TextChoices):

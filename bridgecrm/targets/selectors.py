@@ -28,9 +28,8 @@ from bridgecrm.core.selectors import rates_on
 from bridgecrm.core.visibility import scope_of, subtree_filter
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal, DealLine, DealStatus
-from bridgecrm.targets import decompose, policies
+from bridgecrm.targets import decompose, measures, policies
 from bridgecrm.targets.models import (
-    COUNT_MEASURES,
     Measure,
     Milestone,
     MilestoneStatus,
@@ -51,7 +50,7 @@ __all__ = [
 
 
 def places_of(measure: str) -> int:
-    return 0 if measure in COUNT_MEASURES else 2
+    return measures.places_of(measure)
 
 
 # ---- visibility ------------------------------------------------------------------------------------
@@ -252,7 +251,9 @@ def rep_target_amounts(*, measure: str, period: Period, user_ids: Iterable[int])
     """Each rep's target of ``measure`` for ``period`` (all product categories together).
 
     A target set for exactly the period wins; otherwise the rep's targets for shorter periods inside
-    it add up (months inside a quarter, say). Reps without any target are absent from the result.
+    it add up (months inside a quarter, say) — for additive measures only: a rate or an average of
+    the months is no target for the quarter, so those count only for exactly the period (and are in
+    the measure's unit: percent for rates). Reps without any target are absent from the result.
     No visibility check: callers hold ids they were allowed to see.
     """
     ids = list(user_ids)
@@ -264,6 +265,8 @@ def rep_target_amounts(*, measure: str, period: Period, user_ids: Iterable[int])
         period_end__lte=period.end,
         product_category="",
     ).values_list("user_id", "period_start", "period_end", "amount")
+    if not measures.is_additive(measure):
+        rows = rows.filter(period_start=period.start, period_end=period.end)
     exact: dict[int, Decimal] = {}
     inner: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for user_id, start, end, amount in rows:
@@ -401,7 +404,7 @@ class ProgressRow:
     label: str
     depth: int
     target: Target | None = None
-    actual: Decimal = Decimal(0)
+    actual: Decimal | None = Decimal(0)  # None: no data (a rate with nothing to divide)
     projection: Decimal | None = None
     status: str = ""
     coverage: Decimal | None = None
@@ -417,7 +420,8 @@ class ProgressRow:
 
     @property
     def percent(self) -> Decimal | None:
-        if self.target is None or self.target.amount <= 0:
+        """Actual ÷ target, in % (for rates too: a 30 % signing rate against 40 % is 75.0)."""
+        if self.target is None or self.target.amount <= 0 or self.actual is None:
             return None
         return (self.actual * 100 / self.target.amount).quantize(Decimal("0.1"))
 
@@ -434,6 +438,18 @@ class Progress:
     warnings: list[ProgressRow] = field(default_factory=list)
     reps_folded: bool = False  # too many people: reps shown only under the focused team
     focus_team_id: int | None = None
+    unit: str = measures.MONEY
+    additive: bool = True  # False: rates and averages (no projection, no sums of children)
+    direction: str = measures.HIGHER
+    coverage_applies: bool = False
+
+    @property
+    def projection_applies(self) -> bool:
+        return self.additive
+
+    @property
+    def measure_label(self) -> str:
+        return measures.label_of(self.measure)
 
 
 def elapsed_days(period: Period, today: dt.date) -> int:
@@ -463,9 +479,15 @@ def _link_maker(measure: str, period: Period) -> Any:
         team_key = None
     elif measure == Measure.NEW_CUSTOMERS:
         base, team_key = reverse("customers:list"), None
-    else:
+    elif measure == Measure.COLLECTED_AMOUNT:
         collections = reverse("contracts:collections")
         return lambda owner_id=None, team_id=None: collections
+    else:
+        found = measures.get(measure)
+        if found is None or found.records is None:
+            return lambda owner_id=None, team_id=None: ""
+        base, params, team_key = found.records(period)
+        team_key = team_key or None
     common = urlencode(params)
 
     def make(owner_id: int | None = None, team_id: int | None = None) -> str:
@@ -482,6 +504,14 @@ def _link_maker(measure: str, period: Period) -> Any:
 REP_ROWS_LIMIT = 60  # above this many people, reps are listed one team at a time (``focus_team_id``)
 
 
+def measure_for_progress(measure: str) -> measures.MeasureDef:
+    """The registered, available measure of that code (ValueError otherwise)."""
+    found = measures.get(measure)
+    if found is None or not found.available:
+        raise ValueError(measure)
+    return found
+
+
 def progress(
     *,
     actor: Any,
@@ -494,12 +524,17 @@ def progress(
     """The company → teams → reps tree for one measure and period, as far as the actor may see:
     target, actual, %, run-rate projection, status, pipeline coverage and mismatch warnings.
 
-    A fixed number of queries: targets, teams, people, one GROUP BY for the actuals, one for the
+    Every figure comes from the measure's components per person (one or two GROUP BY queries over
+    the whole company): a rep's value combines the rep's own, a team's or the company's combines
+    the sum of its people's (for sums that is the sum; for a rate, the group's numerator ÷ the
+    group's denominator). Rates and averages have no projection, no coverage and no sums of children.
+
+    A fixed number of queries: targets, teams, people, the measure's GROUP BY, one for the
     pipeline, one for the children sums."""
     today = today or local_today()
-    if measure not in Measure.values:
-        raise ValueError(measure)
-    places = places_of(measure)
+    m = measure_for_progress(measure)
+    places = m.places
+    q = decompose.quantum(places)
     elapsed = elapsed_days(period, today)
     view_others = policies.may_view_others(actor)
     teams = list(Team.objects.visible_to(actor).filter(is_active=True).order_by("path"))
@@ -518,9 +553,14 @@ def progress(
     by_scope: dict[tuple[str, int], Target] = {}
     for t in targets:
         by_scope[(t.scope, t.team_id or t.user_id or 0)] = t
-    found = actuals_by_owner(measure=measure, period=period, product_category=product_category)
-    pipe = weighted_pipeline_by_owner(measure=measure, period=period, today=today, product_category=product_category)
-    team_actual: dict[int, Decimal] = defaultdict(Decimal)
+    assert m.parts is not None
+    found = m.parts(period, None, product_category)
+    pipe = (
+        weighted_pipeline_by_owner(measure=measure, period=period, today=today, product_category=product_category)
+        if m.pipeline
+        else {}
+    )
+    team_parts: dict[int, list[tuple[Decimal, ...]]] = defaultdict(list)
     team_pipe: dict[int, Decimal] = defaultdict(Decimal)
     for owner_id, path in paths.items():
         value, weighted = found.get(owner_id), pipe.get(owner_id)
@@ -528,10 +568,11 @@ def progress(
             continue
         for team in teams:
             if path.startswith(team.path):
-                team_actual[team.pk] += value or Decimal(0)
+                if value is not None:
+                    team_parts[team.pk].append(value)
                 team_pipe[team.pk] += weighted or Decimal(0)
     sums: dict[int, dict[bool, Decimal]] = {}
-    if view_others and targets:
+    if view_others and targets and m.additive:
         # Two rows at most per target: its same-period children (teams, reps) and its shorter ones.
         same = Case(
             When(period_start=period.start, period_end=period.end, then=Value(1)),
@@ -548,23 +589,34 @@ def progress(
         ):
             sums.setdefault(parent_id, {})[bool(is_same)] = Decimal(total)
 
-    def row(kind: str, key: int, label: str, depth: int, actual: Decimal, weighted: Decimal, link: str) -> ProgressRow:
+    def row(
+        kind: str, key: int, label: str, depth: int, actual: Decimal | None, weighted: Decimal, link: str
+    ) -> ProgressRow:
         target = by_scope.get((kind, key))
-        r = ProgressRow(kind, key, label, depth, target, actual.quantize(decompose.quantum(places)), link=link)
-        r.projection = decompose.projection(r.actual, elapsed_days=elapsed, period_days=period.days, places=places)
+        r = ProgressRow(kind, key, label, depth, target, None if actual is None else actual.quantize(q), link=link)
+        if m.additive and r.actual is not None:
+            r.projection = decompose.projection(r.actual, elapsed_days=elapsed, period_days=period.days, places=places)
         r.pipeline = weighted
         if target is not None:
             r.target_url = f"{detail_base}{target.pk}/"  # targets:detail, reversed once
-            r.status = decompose.status(target.amount, r.actual, r.projection)
-            if measure in (Measure.SIGNED_AMOUNT, Measure.WON_DEALS):
-                r.coverage = decompose.coverage(weighted, target.amount, r.actual)
+            if m.additive:
+                r.status = decompose.status(target.amount, r.actual or Decimal(0), r.projection)
+            else:
+                r.status = decompose.value_status(target.amount, r.actual, direction=m.direction, started=elapsed > 0)
+            if m.pipeline:
+                r.coverage = decompose.coverage(weighted, target.amount, r.actual or Decimal(0))
             amounts = sums.get(target.pk, {})
-            q = decompose.quantum(places)
             if True in amounts and amounts[True] != target.amount:
                 r.mismatch = decompose.Mismatch(target.amount.quantize(q), amounts[True].quantize(q))
             if False in amounts and amounts[False] != target.amount:
                 r.time_mismatch = decompose.Mismatch(target.amount.quantize(q), amounts[False].quantize(q))
         return r
+
+    def rep_value(pk: int) -> Decimal | None:
+        parts = found.get(pk)
+        if parts is None:
+            return Decimal(0) if m.additive else None
+        return m.combine(parts)
 
     link = _link_maker(measure, period)
     detail_base = reverse("targets:progress")
@@ -574,7 +626,7 @@ def progress(
             0,
             str(_("Company")),
             0,
-            sum(found.values(), Decimal(0)),
+            m.group_value(found.values()),
             sum(pipe.values(), Decimal(0)),
             link(),
         )
@@ -588,11 +640,15 @@ def progress(
             reps_by_path[rep_path].append(u)
         else:
             loose.append(u)
+
+    def rep_row(u: User, depth: int) -> ProgressRow:
+        return row("rep", u.pk, u.display_name, depth, rep_value(u.pk), pipe.get(u.pk, Decimal(0)), link(owner_id=u.pk))
+
     for team in teams:
         if team.kind == TeamKind.COMPANY and team.parent_id is None:
             # The company node is the company row.
             for u in reps_by_path.get(team.path, []):
-                rows.append(_rep_row(row, u, 1, found, pipe, link))
+                rows.append(rep_row(u, 1))
             continue
         depth = max(1, team.depth)
         rows.append(
@@ -601,39 +657,25 @@ def progress(
                 team.pk,
                 team.name,
                 depth,
-                team_actual.get(team.pk, Decimal(0)),
+                m.group_value(team_parts.get(team.pk, [])),
                 team_pipe.get(team.pk, Decimal(0)),
                 link(team_id=team.pk),
             )
         )
         for u in reps_by_path.get(team.path, []):
-            rows.append(_rep_row(row, u, depth + 1, found, pipe, link))
+            rows.append(rep_row(u, depth + 1))
     for u in loose:
-        rows.append(_rep_row(row, u, 1, found, pipe, link))
+        rows.append(rep_row(u, 1))
     result = Progress(measure, period, today, product_category, rows, elapsed, view_others)
     result.reps_folded, result.focus_team_id = folded, focus_team_id
+    result.unit, result.additive, result.direction, result.coverage_applies = (
+        m.unit,
+        m.additive,
+        m.direction,
+        m.pipeline,
+    )
     result.warnings = [r for r in rows if r.mismatch is not None or r.time_mismatch is not None]
     return result
-
-
-def _rep_row(
-    row: Any,
-    u: User,
-    depth: int,
-    found: dict[int, Decimal],
-    pipe: dict[int, Decimal],
-    link: Any,
-) -> ProgressRow:
-    r: ProgressRow = row(
-        "rep",
-        u.pk,
-        u.display_name,
-        depth,
-        found.get(u.pk, Decimal(0)),
-        pipe.get(u.pk, Decimal(0)),
-        link(owner_id=u.pk),
-    )
-    return r
 
 
 # ---- sales plans -----------------------------------------------------------------------------------

@@ -27,11 +27,9 @@ from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import ProductCategory
-from bridgecrm.targets import decompose, policies, selectors
+from bridgecrm.targets import decompose, measures, policies, selectors
 from bridgecrm.targets.models import (
-    CATEGORY_MEASURES,
     DecompositionMethod,
-    Measure,
     Milestone,
     MilestoneReminder,
     MilestoneStatus,
@@ -57,14 +55,33 @@ def _forbidden() -> PermissionDenied:
     return PermissionDenied("forbidden", _("You do not have permission to do this."))
 
 
+def clean_measure(raw: Any, field: str = "measure") -> measures.MeasureDef:
+    """A measure of the registry that a target may be set on (unavailable ones are refused with
+    the reason)."""
+    found = measures.get(str(raw or ""))
+    if found is None:
+        raise _invalid(field, _("Select a valid choice."))
+    if not found.available:
+        raise ApplicationError(
+            "unavailable",
+            _("%(measure)s cannot be a target: %(why)s") % {"measure": found.label, "why": found.unavailable or ""},
+            details={field: ["unavailable"]},
+        )
+    return found
+
+
 def clean_amount(raw: Any, measure: str, field: str = "amount") -> Decimal:
-    """A non-negative amount: money to the cent, counts in whole units."""
+    """A non-negative amount: money to the cent, counts in whole units, rates in percent (0–100,
+    to two decimals)."""
     try:
         value = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
         raise _invalid(field, _("Enter a number.")) from None
     if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
         raise _invalid(field, _("Enter an amount of at least 0."))
+    found = measures.get(measure)
+    if found is not None and found.is_ratio and value > 100:
+        raise _invalid(field, _("Enter a rate in percent, between 0 and 100."))
     places = selectors.places_of(measure)
     if value != value.quantize(decompose.quantum(places)):
         if places == 0:
@@ -92,7 +109,7 @@ def _notify_rep(target: Target, actor: User) -> None:
     with translation.override(user.language or None):
         text = gettext("Your target for %(period)s: %(measure)s %(amount)s") % {
             "period": target.period.code,
-            "measure": Measure(target.measure).label,
+            "measure": measures.label_of(target.measure),
             "amount": target.amount,
         }
     notification_create(
@@ -123,14 +140,13 @@ def target_create(
     """Set a company, team or rep target for a period (one per measure, period, scope and category)."""
     if not policies.may_manage(actor):
         raise _forbidden()
-    if measure not in Measure.values:
-        raise _invalid("measure", _("Select a valid choice."))
+    found = clean_measure(measure)
     period = clean_period(period)
     if scope not in TargetScope.values:
         raise _invalid("scope", _("Select a valid choice."))
     if product_category and product_category not in ProductCategory.values:
         raise _invalid("product_category", _("Select a valid choice."))
-    if product_category and measure not in CATEGORY_MEASURES:
+    if product_category and not found.categories:
         raise _invalid("product_category", _("A product category applies only to signed amounts and won deals."))
     value = clean_amount(amount, measure)
     if scope == TargetScope.COMPANY:
@@ -243,7 +259,14 @@ class Preview:
     fell_back_to_equal: bool
 
     @property
-    def total(self) -> Decimal:
+    def additive(self) -> bool:
+        return self.parent.additive
+
+    @property
+    def total(self) -> Decimal | None:
+        """What the parts add up to (None for rates and averages: their parts do not add up)."""
+        if not self.parent.additive:
+            return None
         return sum((line.amount for line in self.lines), Decimal(0))
 
 
@@ -261,9 +284,32 @@ def units_for(target: Target, dimension: str) -> list[selectors.Unit]:
     raise _invalid("dimension", _("Select a valid choice."))
 
 
+def methods_for(target: Target) -> list[str]:
+    """The decomposition methods that apply: a sum splits; a rate or an average is copied."""
+    if not target.additive:
+        return [DecompositionMethod.SAME]
+    return [DecompositionMethod.EQUAL, DecompositionMethod.WEIGHTS, DecompositionMethod.LAST_YEAR_SHARE]
+    # (seasonality is offered too, for time splits: checked in ``_weights``)
+
+
 def _weights(
     target: Target, units: Sequence[selectors.Unit], method: str, entered: Mapping[str, Any] | None
 ) -> list[Decimal]:
+    if not target.additive:
+        if method != DecompositionMethod.SAME:
+            raise _invalid(
+                "method",
+                _(
+                    "%(measure)s is a rate or an average, not a sum: every part gets the same value. "
+                    "Choose “same value for everyone”."
+                )
+                % {"measure": measures.label_of(target.measure)},
+            )
+        return [Decimal(1)] * len(units)
+    if method == DecompositionMethod.SAME:
+        raise _invalid(
+            "method", _("“Same value for everyone” applies to rates and averages; a sum is split among its parts.")
+        )
     if method == DecompositionMethod.EQUAL:
         return [Decimal(1)] * len(units)
     if method == DecompositionMethod.WEIGHTS:
@@ -303,7 +349,10 @@ def decomposition_preview(
     if not units:
         raise _invalid("dimension", _("There is nothing to split this target into."))
     w = _weights(parent, units, method, weights)
-    result = decompose.split(parent.amount, w, places=selectors.places_of(parent.measure))
+    if parent.additive:
+        result = decompose.split(parent.amount, w, places=selectors.places_of(parent.measure))
+    else:
+        result = decompose.same_value(parent.shown_amount, len(units))
     existing = _existing(parent, units)
     lines = [
         PreviewLine(u, wt, amt, existing[u.key].shown_amount if u.key in existing else None)

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period, PeriodKind
-from bridgecrm.targets import forms, policies, selectors, services
-from bridgecrm.targets.models import Measure, PlanPhase
+from bridgecrm.targets import forms, measures, policies, selectors, services
+from bridgecrm.targets.models import DecompositionMethod, Measure, PlanPhase
 from bridgecrm.users.viewtools import actor_of, export_response, guarded, require, save_form
 
 
@@ -51,7 +51,8 @@ def progress(request: HttpRequest) -> HttpResponseBase:
         {
             "form": form,
             "result": result,
-            "measure_label": Measure(measure).label,
+            "measure_label": measures.label_of(measure),
+            "measure": measures.get(measure),
             "may_manage": policies.may_manage(actor),
             "query": query.urlencode(),
         },
@@ -63,7 +64,8 @@ def _export(request: HttpRequest, result: selectors.Progress) -> HttpResponseBas
     """The progress rows the page shows (the same selector, so the same visibility), as CSV or XLSX."""
     from bridgecrm.targets.templatetags.targets import STATUS_LABELS
 
-    header = [_("Name"), _("Target"), _("Actual"), "%", _("Projection"), _("Status"), _("Coverage")]
+    unit = " (%)" if result.unit == measures.RATIO else ""
+    header = [_("Name"), _("Target") + unit, _("Actual") + unit, "%", _("Projection"), _("Status"), _("Coverage")]
     rows = (
         [
             r.label,
@@ -85,6 +87,7 @@ def target_new(request: HttpRequest) -> HttpResponse:
     require(policies.may_manage(actor))
     initial = {"period": _period_default().code, "scope": "company" if policies.may_set_company(actor) else "team"}
     form = forms.TargetForm(request.POST or None, actor=actor, initial=initial)
+    unavailable = [m for m in measures.all_measures() if not m.available]
     if request.method == "POST":
         d = form.cleaned_data if form.is_valid() else {}
         target = save_form(
@@ -103,7 +106,12 @@ def target_new(request: HttpRequest) -> HttpResponse:
         if target is not None:
             messages.success(request, _("The target was set."))
             return redirect("targets:detail", target_id=target.pk)
-    return render(request, "targets/target_form.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "targets/target_form.html",
+        {"form": form, "unavailable": unavailable, "ratio_codes": [m.code for m in measures.available() if m.is_ratio]},
+        status=400 if form.errors else 200,
+    )
 
 
 def _detail_context(actor: Any, target_id: int) -> dict[str, Any]:
@@ -123,13 +131,18 @@ def _detail_context(actor: Any, target_id: int) -> dict[str, Any]:
         "target": target,
         "scope_children": scope_children,
         "time_children": time_children,
+        # Rates and averages are copied to their parts, not split: their parts do not add up.
         "scope_mismatch": decompose.mismatch(target.amount, [c.amount for c in scope_children])
-        if view_others
+        if view_others and target.additive
         else None,
-        "time_mismatch": decompose.mismatch(target.amount, [c.amount for c in time_children]) if view_others else None,
+        "time_mismatch": decompose.mismatch(target.amount, [c.amount for c in time_children])
+        if view_others and target.additive
+        else None,
+        "additive": target.additive,
         "may_edit": policies.may_edit_target(actor, target),
         "may_edit_children": {c.pk: policies.may_edit_target(actor, c) for c in scope_children + time_children},
-        "measure_label": Measure(target.measure).label,
+        "measure_label": measures.label_of(target.measure),
+        "measure": target.measure_def,
     }
 
 
@@ -138,7 +151,10 @@ def target_detail(request: HttpRequest, target_id: int) -> HttpResponse:
     actor = actor_of(request)
     context = _detail_context(actor, target_id)
     target = context["target"]
-    form = forms.DecomposeForm(request.POST or None, initial={"dimension": "scope", "method": "equal"})
+    method = DecompositionMethod.EQUAL if target.additive else DecompositionMethod.SAME
+    form = forms.DecomposeForm(
+        request.POST or None, additive=target.additive, initial={"dimension": "scope", "method": method}
+    )
     preview = None
     status = 200
     if request.method == "POST":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.scorecards import selectors as scorecard_selectors
+from bridgecrm.targets import measures as target_measures
 from bridgecrm.targets import policies as target_policies
 from bridgecrm.targets import selectors as target_selectors
 from bridgecrm.targets.models import Measure
@@ -42,13 +44,47 @@ class Section:
 SectionFn = Callable[[User, dt.date], Section | None]
 
 
+OTHER_MEASURE_TABLES = 3  # at most this many tables for measures other than signed and collected amounts
+
+
+def _other_measures(actor: User, month: Period, year: Period) -> list[tuple[str, Period]]:
+    """Other measures (rates, averages, counts) with a target the actor sees for this month or this
+    year: (measure, the month if it has one, else the year). One query."""
+    rows = (
+        target_selectors.visible_targets(actor)
+        .filter(
+            Q(period_start=month.start, period_end=month.end) | Q(period_start=year.start, period_end=year.end),
+            product_category="",
+        )
+        .exclude(measure__in=[Measure.SIGNED_AMOUNT, Measure.COLLECTED_AMOUNT])
+        .order_by("measure", "-period_start")
+        .values_list("measure", "period_start")
+        .distinct()
+    )
+    found: dict[str, Period] = {}
+    for measure, start in rows:
+        m = target_measures.get(measure)
+        if m is None or not m.available:
+            continue
+        period = month if start == month.start and month.start != year.start else year
+        if measure not in found or period == month:
+            found[measure] = period
+    order = {m.code: i for i, m in enumerate(target_measures.all_measures())}
+    return sorted(found.items(), key=lambda kv: order.get(kv[0], 999))[:OTHER_MEASURE_TABLES]
+
+
 def target_progress_section(actor: User, today: dt.date) -> Section | None:
-    """This month's signed amount and collected amount: the teams one manages and each rep."""
+    """This month's signed amount and collected amount: the teams one manages and each rep; then
+    the other measures (signing rate, say) that have targets this month or this year."""
     period = Period.containing(PeriodKind.MONTH, today)
+    year = Period.containing(PeriodKind.YEAR, today)
     tables = []
     for measure in (Measure.SIGNED_AMOUNT, Measure.COLLECTED_AMOUNT):
         result = target_selectors.progress(actor=actor, measure=measure, period=period, today=today)
-        tables.append({"measure": Measure(measure).label, "result": result})
+        tables.append({"measure": Measure(measure).label, "result": result, "period": period})
+    for code, other_period in _other_measures(actor, period, year):
+        result = target_selectors.progress(actor=actor, measure=code, period=other_period, today=today)
+        tables.append({"measure": target_measures.label_of(code), "result": result, "period": other_period})
     return Section(
         "targets",
         _("Target progress this month"),

@@ -15,6 +15,7 @@ STATUS_LABELS = {
     "at_risk": _("At risk"),
     "behind": _("Behind"),
     "not_started": _("Not started"),
+    "no_data": _("No data"),
 }
 
 
@@ -32,6 +33,13 @@ def figure(value: Decimal | None) -> str:
     if isinstance(exponent, int) and exponent < 0:
         return f"{value:,.2f}"
     return f"{int(value):,}"
+
+
+@register.filter
+def in_unit(value: Decimal | None, unit: str) -> str:
+    """A figure in its measure's unit: rates (kept in percent) with a % sign."""
+    text = figure(value)
+    return f"{text} %" if unit == "ratio" and value is not None else text
 
 
 @register.filter

@@ -31,9 +31,15 @@ def test_demo_targets_add_up_everywhere(company: Company) -> None:
     sums: dict[tuple[int, bool], Decimal] = defaultdict(Decimal)
     for t in Target.objects.filter(parent__isnull=False).select_related("parent"):
         assert t.parent is not None
+        if not t.additive:  # a rate is copied to its parts: they carry the parent's value
+            assert t.amount == t.parent.amount and t.method == "same"
+            continue
         same = (t.period_start, t.period_end) == (t.parent.period_start, t.parent.period_end)
         sums[(t.parent.pk, same)] += t.amount
-    parents = {t.pk: t.amount for t in Target.objects.all()}
+    parents = {t.pk: t.amount for t in Target.objects.all() if t.additive}
     assert sums and all(total == parents[pk] for (pk, _same), total in sums.items())
+    rate = Target.objects.get(scope="company", measure="signing_rate", period_kind="year")
+    assert rate.amount == Decimal("95.00")  # last year two won, none lost: 100 % + 5, capped at 95 %
+    assert {t.amount for t in rate.children.all()} == {Decimal("95.00")} and rate.children.count() >= 1
     assert SalesPlan.objects.count() == 2 and Milestone.objects.count() == 5
     assert len(selectors.overdue_milestones(actor=c.admin, today=today)) == 1
