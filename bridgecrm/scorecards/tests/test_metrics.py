@@ -10,6 +10,7 @@ import pytest
 
 from bridgecrm.conftest import Company
 from bridgecrm.contracts.models import PaymentPlanLine
+from bridgecrm.core.errors import ApplicationError
 from bridgecrm.core.periods import Period
 from bridgecrm.scorecards import metrics, scoring, services
 from bridgecrm.targets.models import Target
@@ -99,3 +100,34 @@ def test_money_in_another_currency_counts_in_the_base_currency(company: Company)
     paid(company.owner, target, "500", dt.date(2026, 2, 2))
     # 1,000 USD at the rate in force on 2026-03-31 (7.1) + 500 CNY
     assert values("collected_amount", company)[company.owner.pk] == Decimal("7600.00")
+
+
+def test_a_rate_metric_reads_its_rep_target_on_the_same_code(company: Company) -> None:
+    """Targets keep rates in percent; a scorecard's "rep target" of the signing rate reads the rep's
+    signing-rate target of the period and uses it as a share (40 % → 0.4)."""
+    from bridgecrm.targets import services as target_services
+
+    c = company
+    target_services.target_create(
+        actor=c.admin, measure="signing_rate", period="2026-Q1", scope="rep", user=c.owner, amount="40"
+    )
+    signing = metrics.REGISTRY["signing_rate"]
+    assert metrics.has_rep_targets(signing) and not metrics.has_rep_targets(metrics.REGISTRY["satisfaction"])
+    assert metrics.rep_targets(signing, period=Q1, user_ids=[c.owner.pk, c.teammate.pk]) == {
+        c.owner.pk: Decimal("0.4000")
+    }
+    services.check_rules([scoring.Rule("signing_rate", Decimal(100), target_kind="rep")])
+    with pytest.raises(ApplicationError):  # sales against target has no targets of its own
+        services.check_rules([scoring.Rule("sales_vs_target", Decimal(100), target_kind="rep")])
+
+
+def test_rep_values_are_the_parts_combined(company: Company) -> None:
+    """The refactor through parts keeps every rep's value: the collection rate of the owner."""
+    c = company
+    a = customer(c.owner, "Acme")
+    paid(c.owner, a, "300.00", dt.date(2026, 2, 1))
+    ctx = metrics.Context(today=dt.date(2026, 4, 10))
+    parts = metrics.collection_rate_parts(Q1, None, ctx)
+    assert parts[c.owner.pk][1] > 0
+    assert values("collection_rate", company)[c.owner.pk] == metrics._rate(parts[c.owner.pk])
+    assert values("collection_rate", company)[c.teammate.pk] is None

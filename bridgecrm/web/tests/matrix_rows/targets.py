@@ -250,6 +250,14 @@ ROWS: list[Case] = [
         probe_seen_by=SEES_REP_TARGET,
     ),
     Case(
+        # The measure registry is no secret: everyone signed in reads it (codes, units, reasons).
+        A + "measure_list",
+        "GET",
+        url(A + "measure_list"),
+        api_user(OK),
+        operation="GET /api/v1/targets/measures",
+    ),
+    Case(
         A + "target_progress",
         "GET",
         url(A + "target_progress"),
