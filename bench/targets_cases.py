@@ -82,6 +82,16 @@ def targets_cases(ctx: Context) -> list[Case]:
             budget_ms=BUDGET_MS,
         ),
         Case(
+            "target progress: signing rate (a ratio, computed per team), this year",
+            progress + "?" + urlencode({"measure": "signing_rate", "period": str(year)}),
+            "SELECT d.owner_id, SUM(CASE WHEN d.status = 'won' THEN 1 ELSE 0 END), COUNT(*) FROM pipeline_deal d"
+            " WHERE d.status IN ('won', 'lost') AND d.deleted_at IS NULL AND d.closed_on BETWEEN %s AND %s"
+            " GROUP BY d.owner_id",
+            params,
+            budget_ms=BUDGET_MS,
+            note="won and closed per rep in one GROUP BY; teams and the company divide their sums",
+        ),
+        Case(
             "target progress: visits, this month",
             progress + "?" + urlencode({"measure": "visits", "period": f"{year}-{dt.date.today().month:02d}"}),
             budget_ms=BUDGET_MS,

@@ -65,7 +65,7 @@ class TargetForm(BridgeForm):
         min_value=0,
         max_digits=18,
         decimal_places=2,
-        help_text=_("Money in the base currency; counts in whole numbers; rates in percent (35 is 35 %)."),
+        help_text=_("Money in the base currency; counts in whole numbers; rates in percent (enter 35 for 35 percent)."),
     )
 
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
