@@ -57,18 +57,18 @@ def _other_measures(actor: User, month: Period, year: Period) -> list[tuple[str,
             product_category="",
         )
         .exclude(measure__in=[Measure.SIGNED_AMOUNT, Measure.COLLECTED_AMOUNT])
-        .order_by("measure", "-period_start")
-        .values_list("measure", "period_start")
+        .order_by("measure", "period_start", "period_end")
+        .values_list("measure", "period_start", "period_end")
         .distinct()
     )
     found: dict[str, Period] = {}
-    for measure, start in rows:
+    for measure, start, end in rows:
         m = target_measures.get(measure)
         if m is None or not m.available:
             continue
-        period = month if start == month.start and month.start != year.start else year
-        if measure not in found or period == month:
-            found[measure] = period
+        is_month = (start, end) == (month.start, month.end)
+        if measure not in found or is_month:
+            found[measure] = month if is_month else year
     order = {m.code: i for i, m in enumerate(target_measures.all_measures())}
     return sorted(found.items(), key=lambda kv: order.get(kv[0], 999))[:OTHER_MEASURE_TABLES]
 
