@@ -23,6 +23,7 @@ from bridgecrm.activities.models import (
     Task,
     TaskQuerySet,
 )
+from bridgecrm.core import dates
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.timeline import TimelineItem
 from bridgecrm.customers.models import Customer
@@ -51,10 +52,6 @@ def day_bounds(day: dt.date, zone: dt.tzinfo | None = None) -> tuple[dt.datetime
     start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
     return start, end
-
-
-def local_today() -> dt.date:
-    return timezone.localdate()
 
 
 # ---- follow-ups ------------------------------------------------------------------------------------
@@ -168,7 +165,7 @@ class MyDay:
 def my_day(*, actor: User, today: dt.date | None = None, limit: int = MY_DAY_LIMIT) -> MyDay:
     """What the actor should do today. Each list is bounded and served by an index:
     tasks by (assignee, done_at, due_at), customers by (owner, next_follow_up_on), deals by owner."""
-    today = today or local_today()
+    today = today or dates.company_today()
     start, end = day_bounds(today)
     now = timezone.now()
     mine = Task.objects.filter(assignee=actor, done_at__isnull=True).select_related("customer")

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind
 from bridgecrm.contracts.models import Payment, PaymentAllocation, PaymentPlanLine
-from bridgecrm.core import money
+from bridgecrm.core import dates, money
 from bridgecrm.core.periods import Period
 from bridgecrm.core.selectors import rates_on
 from bridgecrm.core.visibility import Scope
@@ -79,7 +79,7 @@ class Metric:
 
 def _day_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of the period in the company's time zone, for datetime columns."""
-    return tier_selectors.day_start(period.start), tier_selectors.day_start(period.end + dt.timedelta(days=1))
+    return dates.day_start(period.start), dates.day_start(period.end + dt.timedelta(days=1))
 
 
 def _base(rows: Sequence[tuple[int, str, Any]], rates: money.Rates) -> dict[int, Decimal]:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
 from bridgecrm.activities.services import notification_create
-from bridgecrm.core import audit
+from bridgecrm.core import audit, dates
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period
 from bridgecrm.customers.models import Customer
@@ -570,7 +570,7 @@ def milestone_set_status(*, actor: User, milestone: Milestone, status: str, toda
         raise _invalid("status", _("Select a valid choice."))
     if status == milestone.status:
         return milestone
-    today = today or selectors.local_today()
+    today = today or dates.company_today()
     with transaction.atomic():
         before = audit.snapshot(milestone, ("status", "done_on"))
         milestone.status = status
@@ -596,7 +596,7 @@ def milestone_delete(*, actor: User, milestone: Milestone) -> None:
 def milestone_reminders_send(*, today: dt.date | None = None) -> int:
     """Tell each open overdue milestone's owner, once per milestone and due date (a unique row claims
     it in the notification's transaction): reruns and two workers at once send nothing twice."""
-    today = today or selectors.local_today()
+    today = today or dates.company_today()
     overdue = (
         Milestone.objects.filter(status=MilestoneStatus.OPEN, due_on__lt=today, owner__is_active=True)
         .select_related("plan", "owner")

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from bridgecrm.activities.models import NotificationKind
 from bridgecrm.activities.services import notification_create
 from bridgecrm.contracts.services.contracts import safe_display_name, sniff
-from bridgecrm.core import audit
+from bridgecrm.core import audit, dates
 from bridgecrm.core.errors import ApplicationError, NotFound
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal, Product
@@ -569,7 +569,7 @@ def coaching_check_in_add(
         policies.require(policies.manages_person(actor, plan.rep))
     note = _text(note, "note", max_length=5000, required=True)
     private_note = _text(private_note, "private_note", max_length=5000)
-    if held_on > selectors.local_today():
+    if held_on > dates.company_today():
         raise invalid("held_on", _("A check-in cannot be dated in the future."))
     if next_check_in is not None and next_check_in <= held_on:
         raise invalid("next_check_in", _("The next check-in must come after this one."))
@@ -588,7 +588,7 @@ def coaching_check_in_add(
 def coaching_reminders_send(*, today: dt.date | None = None) -> int:
     """Tell each coach about active plans whose next check-in is today or overdue: once per plan and
     due date (a unique row claims it in the notification's transaction), so reruns send nothing twice."""
-    today = today or selectors.local_today()
+    today = today or dates.company_today()
     plans = (
         CoachingPlan.objects.filter(status=CoachingStatus.ACTIVE, next_check_in__isnull=False, next_check_in__lte=today)
         .select_related("rep", "coach")

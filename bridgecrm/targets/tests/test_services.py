@@ -11,6 +11,7 @@ import pytest
 
 from bridgecrm.activities.models import Notification, NotificationKind
 from bridgecrm.conftest import Company
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period
 from bridgecrm.targets import selectors, services
@@ -295,7 +296,7 @@ def test_the_scheduled_task_sends_each_reminder_once(company: Company) -> None:
     from bridgecrm.targets import schedule, tasks
 
     c = company
-    today = selectors.local_today()
+    today = dates.company_today()
     period = Period.containing("year", today)
     plan = services.plan_create(actor=c.manager_a, name="P", period=period, scope="rep", user=c.owner)
     services.milestone_add(actor=c.manager_a, plan=plan, title="Late", due_on=period.start, owner=c.owner)
