@@ -4,6 +4,7 @@ starts from ``visible_to`` (or from the actor's own rows: "my day", the calendar
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -332,10 +333,24 @@ def unread_count(*, actor: User) -> int:
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).count()
 
 
+NotificationWording = Callable[[dict[str, Any]], str]
+_WORDINGS: dict[str, NotificationWording] = {}
+
+
+def register_notification_wording(kind: str, wording: NotificationWording) -> None:
+    """Apps above this one (targets, training, scorecards, incentives) word their own kinds: each
+    registers, from its AppConfig.ready, a function of the stored parameters that returns the text in
+    the current language, so the reader sees it in his language, whoever caused it."""
+    _WORDINGS[kind] = wording
+
+
 def notification_text(notification: Notification) -> str:
     """The notification in the current language, filled from its stored parameters."""
     p: dict[str, Any] = notification.params if isinstance(notification.params, dict) else {}
     kind = notification.kind
+    wording = _WORDINGS.get(kind)
+    if wording is not None:
+        return wording(p)
     if kind == NotificationKind.TASK_REMINDER:
         return _("Reminder: %(title)s") % {"title": p.get("title", "")}
     if kind == NotificationKind.TASK_ASSIGNED:

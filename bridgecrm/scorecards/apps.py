@@ -6,3 +6,8 @@ class ScorecardsConfig(AppConfig):
     name = "bridgecrm.scorecards"
     label = "scorecards"
     verbose_name = _("Scorecards and evaluations")
+
+    def ready(self) -> None:
+        from bridgecrm.scorecards import notifications
+
+        notifications.register()

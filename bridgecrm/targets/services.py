@@ -16,8 +16,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
@@ -89,17 +88,10 @@ def _notify_rep(target: Target, actor: User) -> None:
     user = target.user
     if target.scope != TargetScope.REP or user is None or user.pk == actor.pk or not user.is_active:
         return
-    with translation.override(user.language or None):
-        text = gettext("Your target for %(period)s: %(measure)s %(amount)s") % {
-            "period": target.period.code,
-            "measure": Measure(target.measure).label,
-            "amount": target.amount,
-        }
     notification_create(
         recipient=user,
         kind=NotificationKind.TARGET_SET,
         params={
-            "text": text,
             "target_id": target.pk,
             "measure": target.measure,
             "period": target.period.code,
@@ -612,12 +604,6 @@ def milestone_reminders_send(*, today: dt.date | None = None) -> int:
         if (milestone.pk, milestone.due_on) in done:
             continue
         owner = milestone.owner
-        with translation.override(owner.language or None):
-            text = gettext("Milestone overdue: %(title)s (due %(due)s) in the plan %(plan)s") % {
-                "title": milestone.title,
-                "due": milestone.due_on.isoformat(),
-                "plan": milestone.plan.name,
-            }
         try:
             with transaction.atomic():
                 MilestoneReminder.objects.create(milestone=milestone, due_on=milestone.due_on, recipient=owner)
@@ -625,7 +611,6 @@ def milestone_reminders_send(*, today: dt.date | None = None) -> int:
                     recipient=owner,
                     kind=NotificationKind.MILESTONE_OVERDUE,
                     params={
-                        "text": text,
                         "milestone_id": milestone.pk,
                         "title": milestone.title,
                         "plan": milestone.plan.name,

@@ -18,8 +18,7 @@ from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
@@ -265,15 +264,10 @@ def _notify_enrolled(enrollment: Enrollment, session: TrainingSession) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo(settings.BRIDGE_DEFAULT_TIME_ZONE)
     local = session.starts_at.astimezone(zone)  # in the recipient's time zone, not the sender's
-    with translation.override(user.language or settings.LANGUAGE_CODE):
-        text = gettext("You are enrolled in the training %(course)s on %(when)s") % {
-            "course": session.course.title,
-            "when": f"{local:%Y-%m-%d %H:%M}",
-        }
     notification_create(
         recipient=user,
         kind=NotificationKind.TRAINING_ENROLLED,
-        params={"text": text, "session_id": session.pk, "course": session.course.title, "starts_at": local},
+        params={"session_id": session.pk, "course": session.course.title, "when": f"{local:%Y-%m-%d %H:%M}"},
         url=url,
     )
 
@@ -602,19 +596,13 @@ def coaching_reminders_send(*, today: dt.date | None = None) -> int:
         if CoachingReminder.objects.filter(plan=plan, due_on=plan.next_check_in).exists():
             continue
         rep_name = plan.rep.display_name
-        with translation.override(coach.language or settings.LANGUAGE_CODE):
-            text = gettext("Coaching check-in with %(rep)s is due (%(date)s): %(title)s") % {
-                "rep": rep_name,
-                "date": plan.next_check_in.isoformat(),
-                "title": plan.title,
-            }
         try:
             with transaction.atomic():
                 CoachingReminder.objects.create(plan=plan, due_on=plan.next_check_in)
                 notification_create(
                     recipient=coach,
                     kind=NotificationKind.COACHING_DUE,
-                    params={"text": text, "plan_id": plan.pk, "rep": rep_name, "due_on": plan.next_check_in},
+                    params={"plan_id": plan.pk, "rep": rep_name, "title": plan.title, "due_on": plan.next_check_in},
                     url=reverse("training:coaching_detail", kwargs={"plan_id": plan.pk}),
                 )
         except IntegrityError:
