@@ -4,6 +4,7 @@ starts from ``visible_to`` (or from the actor's own rows: "my day", the calendar
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from bridgecrm.activities.models import (
     Task,
     TaskQuerySet,
 )
+from bridgecrm.core import dates
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.timeline import TimelineItem
 from bridgecrm.customers.models import Customer
@@ -51,10 +53,6 @@ def day_bounds(day: dt.date, zone: dt.tzinfo | None = None) -> tuple[dt.datetime
     start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
     return start, end
-
-
-def local_today() -> dt.date:
-    return timezone.localdate()
 
 
 # ---- follow-ups ------------------------------------------------------------------------------------
@@ -168,7 +166,7 @@ class MyDay:
 def my_day(*, actor: User, today: dt.date | None = None, limit: int = MY_DAY_LIMIT) -> MyDay:
     """What the actor should do today. Each list is bounded and served by an index:
     tasks by (assignee, done_at, due_at), customers by (owner, next_follow_up_on), deals by owner."""
-    today = today or local_today()
+    today = today or dates.company_today()
     start, end = day_bounds(today)
     now = timezone.now()
     mine = Task.objects.filter(assignee=actor, done_at__isnull=True).select_related("customer")
@@ -335,10 +333,24 @@ def unread_count(*, actor: User) -> int:
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).count()
 
 
+NotificationWording = Callable[[dict[str, Any]], str]
+_WORDINGS: dict[str, NotificationWording] = {}
+
+
+def register_notification_wording(kind: str, wording: NotificationWording) -> None:
+    """Apps above this one (targets, training, scorecards, incentives) word their own kinds: each
+    registers, from its AppConfig.ready, a function of the stored parameters that returns the text in
+    the current language, so the reader sees it in his language, whoever caused it."""
+    _WORDINGS[kind] = wording
+
+
 def notification_text(notification: Notification) -> str:
     """The notification in the current language, filled from its stored parameters."""
     p: dict[str, Any] = notification.params if isinstance(notification.params, dict) else {}
     kind = notification.kind
+    wording = _WORDINGS.get(kind)
+    if wording is not None:
+        return wording(p)
     if kind == NotificationKind.TASK_REMINDER:
         return _("Reminder: %(title)s") % {"title": p.get("title", "")}
     if kind == NotificationKind.TASK_ASSIGNED:

@@ -11,7 +11,6 @@ import decimal
 import hashlib
 import logging
 import secrets
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ from bridgecrm.activities.models import (
     Task,
     TaskPriority,
 )
-from bridgecrm.core import audit
+from bridgecrm.core import audit, dates
 from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.pipeline.models import Deal
@@ -112,12 +111,8 @@ def _moment(field: str, value: Any, *, required: bool = False) -> dt.datetime | 
     return moment
 
 
-def company_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.BRIDGE_DEFAULT_TIME_ZONE)
-
-
 def _local_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(company_zone()).date()
+    return moment.astimezone(dates.company_zone()).date()
 
 
 # ---- the customer's follow-up dates ----------------------------------------------------------------
@@ -141,7 +136,7 @@ def customer_follow_up_dates(customer_id: int) -> tuple[dt.datetime | None, dt.d
         return last, None
     due = setter["next_follow_up_on"]
     assert due is not None
-    day_start = dt.datetime.combine(due, dt.time.min, tzinfo=company_zone())
+    day_start = dt.datetime.combine(due, dt.time.min, tzinfo=dates.company_zone())
     done = live.filter(occurred_at__gt=setter["occurred_at"], occurred_at__gte=day_start).exists()
     return last, None if done else due
 

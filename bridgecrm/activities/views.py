@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bridgecrm.activities import forms, ical, policies, selectors, services
 from bridgecrm.activities.models import CalendarFeed, NotificationKind
-from bridgecrm.core import exports
+from bridgecrm.core import dates, exports
 from bridgecrm.core.errors import NotFound, PermissionDenied
 from bridgecrm.customers import selectors as customer_selectors
 from bridgecrm.customers.models import Customer
@@ -442,7 +442,7 @@ def _shift(view: str, anchor: dt.date, step: int) -> dt.date:
 def calendar(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     view = "month" if request.GET.get("view") == "month" else "week"
-    today = selectors.local_today()
+    today = dates.company_today()
     try:
         anchor = dt.date.fromisoformat(request.GET.get("date") or "") if request.GET.get("date") else today
     except ValueError:

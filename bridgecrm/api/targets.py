@@ -14,6 +14,7 @@ from ninja.responses import Status
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference
 from bridgecrm.api.schemas import NO_NUL, ErrorOut, Id
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.targets import measures, selectors, services
@@ -279,7 +280,7 @@ def _plan(summary: selectors.PlanSummary) -> dict[str, Any]:
 
 def _plan_detail(actor: User, plan_id: int) -> dict[str, Any]:
     plan = selectors.plan_detail(actor=actor, plan_id=plan_id)
-    out = _plan(selectors.plan_summary(plan, selectors.local_today()))
+    out = _plan(selectors.plan_summary(plan, dates.company_today()))
     out["phases"] = list(plan.phases.all())
     out["milestones"] = list(plan.milestones.all())
     return out
@@ -327,7 +328,7 @@ def target_list(request: HttpRequest, filters: Query[TargetFilters]) -> Any:
 )
 def target_progress(request: HttpRequest, query: Query[ProgressQuery]) -> dict[str, Any]:
     services.clean_measure(query.measure)
-    period = _period(query.period) if query.period else Period.containing(PeriodKind.YEAR, selectors.local_today())
+    period = _period(query.period) if query.period else Period.containing(PeriodKind.YEAR, dates.company_today())
     result = selectors.progress(
         actor=_actor(request), measure=query.measure, period=period, product_category=query.product_category
     )

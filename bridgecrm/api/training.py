@@ -15,6 +15,7 @@ from pydantic import BaseModel, StrictBool
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
 from bridgecrm.api.schemas import NO_NUL, ErrorOut, Id
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal, Product
@@ -431,7 +432,7 @@ def coaching_list(request: HttpRequest, filters: Query[CoachingFiltersIn]) -> An
     summary="Active plans whose next check-in is overdue or within the coming days",
 )
 def coaching_due(request: HttpRequest, filters: Query[DueFiltersIn]) -> list[selectors.CoachingDue]:
-    return selectors.coaching_due(actor=_actor(request), today=selectors.local_today(), within_days=filters.within_days)
+    return selectors.coaching_due(actor=_actor(request), today=dates.company_today(), within_days=filters.within_days)
 
 
 def _plan_detail(actor: User, plan: CoachingPlan) -> dict[str, Any]:

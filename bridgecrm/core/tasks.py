@@ -1,7 +1,9 @@
 """Tasks are an interface: each takes ids, calls one service, is idempotent.
 
 ``bridge_task`` wraps a function so that everything it changes is audited with the right source
-(``system`` for housekeeping, ``automation`` for rules), then registers it with ``django.tasks``.
+(``system`` for housekeeping, ``automation`` for rules) and runs it in the company's time zone (so
+``timezone.localdate()`` is the company's day, as it would be for a user of the default zone in a
+request; see core.dates), then registers it with ``django.tasks``.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from django.tasks import Task, task
+from django.utils import timezone
 
-from bridgecrm.core import context
+from bridgecrm.core import context, dates
 from bridgecrm.core.context import Source
 
 P = ParamSpec("P")
@@ -25,7 +28,7 @@ def bridge_task(
     def decorate(func: Callable[P, R]) -> Task[P, R]:
         @functools.wraps(func)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            with context.acting(source):
+            with context.acting(source), timezone.override(dates.company_zone()):
                 return func(*args, **kwargs)
 
         return task(queue_name=queue_name, priority=priority)(run)

@@ -9,6 +9,9 @@ class IncentivesConfig(AppConfig):
 
     def ready(self) -> None:
         from bridgecrm.core.audit import register_audited
+        from bridgecrm.incentives import notifications
+
+        notifications.register()
 
         register_audited(
             "incentives.CommissionPlan",

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bridgecrm.core import dates
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.core.visibility import scope_of, subtree_filter
@@ -31,10 +32,6 @@ from bridgecrm.users.models import User
 
 def not_found() -> NotFound:
     return NotFound("not_found", _("Not found."))
-
-
-def local_today() -> dt.date:
-    return timezone.localdate()
 
 
 # ---- statements ------------------------------------------------------------------------------------
@@ -197,7 +194,7 @@ def eligibility(*, actor: User, today: dt.date | None = None) -> list[Eligibilit
     """For every active criterion and every active person ``actor`` looks after (himself, the team
     subtrees he manages; admins everyone): each condition met or not, with the figures. A rep sees
     only himself: his teammates' scores are not his to read."""
-    today = today or local_today()
+    today = today or dates.company_today()
     scope = scope_of(actor)
     if scope is None:
         return []

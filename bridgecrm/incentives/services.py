@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
@@ -554,16 +554,10 @@ def statement_approve(*, actor: User, statement: Statement) -> Statement:
         audit.record_changes(
             actor=actor, obj=current, before={"status": StatementStatus.DRAFT}, after={"status": current.status}
         )
-        rep = current.user
-        with translation.override(rep.language or None):
-            text = str(
-                _("Your commission statement for %(period)s is approved: %(total)s %(currency)s")
-                % {"period": current.period.code, "total": f"{current.total:,}", "currency": current.currency}
-            )
         notification_create(
-            recipient=rep,
+            recipient=current.user,
             kind=NotificationKind.STATEMENT_READY,
-            params={"text": text, "period": current.period.code, "total": str(current.total)},
+            params={"period": current.period.code, "total": str(current.total), "currency": current.currency},
             url=reverse("incentives:statement", kwargs={"statement_id": current.pk}),
         )
     return current

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.incentives import exports, forms, policies, selectors, services
@@ -22,7 +23,7 @@ PAGE_SIZE = 50
 
 
 def _last_month() -> Period:
-    return Period.containing(PeriodKind.MONTH, selectors.local_today()).previous()
+    return Period.containing(PeriodKind.MONTH, dates.company_today()).previous()
 
 
 @guarded

@@ -9,17 +9,16 @@ through it). ``Customer.objects.visible_to`` still hides owner-less customers fr
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db.models import DateTimeField, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bridgecrm.core import dates
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.timeline import TimelineItem
 from bridgecrm.customers import selectors as customer_selectors
@@ -35,10 +34,6 @@ SORTS = ("-pooled", "pooled", "name")
 
 def _not_found() -> NotFound:
     return NotFound("not_found", _("Not found."))
-
-
-def company_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.BRIDGE_DEFAULT_TIME_ZONE)
 
 
 def rules_get() -> PoolRules:
@@ -172,7 +167,7 @@ def pool_list(*, actor: User, filters: PoolFilters | None = None) -> QuerySet[Cu
     exact = {"industry": f.industry, "province": f.province, "source": f.source}
     qs = qs.filter(**{k: v for k, v in exact.items() if v})
     if f.pooled_since is not None:
-        start = dt.datetime.combine(f.pooled_since, dt.time.min, tzinfo=company_zone())
+        start = dt.datetime.combine(f.pooled_since, dt.time.min, tzinfo=dates.company_zone())
         qs = qs.filter(pooled_at__gte=start)
     qs = qs.annotate(
         last_kind=_last_move("kind"),
@@ -260,18 +255,14 @@ def pool_events(*, customer: Customer, limit: int = 20) -> list[PoolEvent]:
 # ---- a rep's standing ----------------------------------------------------------------------------
 
 
-def day_start(now: dt.datetime) -> dt.datetime:
-    """Midnight of ``now``'s day in the company's time zone (the daily claim limit's day)."""
-    local = timezone.localtime(now, company_zone())
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def holdings(user: User) -> int:
     return Customer.objects.filter(owner_id=user.pk, deleted_at__isnull=True).count()
 
 
 def claims_today(user: User, now: dt.datetime) -> int:
-    return PoolEvent.objects.filter(user_id=user.pk, kind=PoolEventKind.CLAIMED, at__gte=day_start(now)).count()
+    return PoolEvent.objects.filter(
+        user_id=user.pk, kind=PoolEventKind.CLAIMED, at__gte=dates.day_start(dates.local_date(now))
+    ).count()
 
 
 def protected_count(user: User) -> int:

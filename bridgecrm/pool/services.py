@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities import services as activity_services
 from bridgecrm.activities.models import NotificationKind
-from bridgecrm.core import audit
+from bridgecrm.core import audit, dates
 from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from bridgecrm.customers.models import Customer
 from bridgecrm.pool import policies, selectors
@@ -169,7 +169,7 @@ def _check_cooldown(rules: PoolRules, rep: User, customer_id: int, now: dt.datet
         .first()
     )
     if last is not None:
-        until = timezone.localtime(last + dt.timedelta(days=rules.cooldown_days), selectors.company_zone())
+        until = timezone.localtime(last + dt.timedelta(days=rules.cooldown_days), dates.company_zone())
         raise ApplicationError(
             "cooldown",
             _("You gave up this customer recently; you may claim it again from %(when)s.")
@@ -443,7 +443,7 @@ def _warn_one(customer: Any, rules: PoolRules, now: dt.datetime) -> bool:
                 params={
                     "name": customer.name,
                     "reason": due.reason,
-                    "on": timezone.localtime(due.due_at, selectors.company_zone()).date().isoformat(),
+                    "on": timezone.localtime(due.due_at, dates.company_zone()).date().isoformat(),
                 },
                 url=_customer_url(customer.pk),
             )

@@ -8,6 +8,8 @@ class ScorecardsConfig(AppConfig):
     verbose_name = _("Scorecards and evaluations")
 
     def ready(self) -> None:
+        from bridgecrm.scorecards import notifications
         from bridgecrm.scorecards.metrics import register_target_measures
 
+        notifications.register()
         register_target_measures()

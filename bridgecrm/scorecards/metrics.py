@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind
 from bridgecrm.contracts.models import Payment, PaymentAllocation, PaymentPlanLine
-from bridgecrm.core import money
+from bridgecrm.core import dates, money
 from bridgecrm.core.periods import Period
 from bridgecrm.core.selectors import rates_on
 from bridgecrm.core.visibility import Scope
@@ -103,7 +103,7 @@ class Metric:
 
 def _day_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of the period in the company's time zone, for datetime columns."""
-    return tier_selectors.day_start(period.start), tier_selectors.day_start(period.end + dt.timedelta(days=1))
+    return dates.day_start(period.start), dates.day_start(period.end + dt.timedelta(days=1))
 
 
 def _base(rows: Sequence[tuple[int, str, Any]], rates: money.Rates) -> dict[int, Decimal]:
@@ -524,7 +524,7 @@ PERCENT = Decimal(100)
 def _target_parts(metric: Metric) -> target_measures.PartsFn | None:
     """Per-person components for targets (ids None: everyone). Sums without ``parts``: the rep
     values themselves (one component); a rate without ``parts`` has no group value: None."""
-    from bridgecrm.tiers.selectors import local_today
+    from bridgecrm.core.dates import company_today as local_today
 
     if metric.compute is None:
         return None

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
@@ -336,10 +335,6 @@ def evaluation_run(*, actor: User, scorecard: Scorecard, period: Period, today: 
 
 # ---- review ----------------------------------------------------------------------------------------
 
-PUBLISHED_TEXT = _(
-    "Your evaluation %(scorecard)s %(period)s is published: %(total)s points, rank %(rank)s. Please acknowledge it."
-)
-
 NEXT = {
     EvaluationStatus.DRAFT: EvaluationStatus.IN_REVIEW,
     EvaluationStatus.IN_REVIEW: EvaluationStatus.PUBLISHED,
@@ -377,10 +372,6 @@ def evaluation_advance(*, actor: User, evaluation: Evaluation, to: str) -> Evalu
                 "total": str(entry.total),
                 "rank": entry.rank,
             }
-            # ``text``: what the notification list shows (activities has no wording of its own for
-            # this kind yet), in the rep's language.
-            with translation.override(entry.user.language or settings.LANGUAGE_CODE):
-                params["text"] = str(PUBLISHED_TEXT % params)
             notification_create(
                 recipient=entry.user,
                 kind=NotificationKind.EVALUATION_PUBLISHED,

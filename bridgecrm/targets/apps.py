@@ -9,5 +9,8 @@ class TargetsConfig(AppConfig):
 
     def ready(self) -> None:
         from bridgecrm.core.audit import register_audited
+        from bridgecrm.targets import notifications
+
+        notifications.register()
 
         register_audited("targets.Target", "targets.SalesPlan", "targets.PlanPhase", "targets.Milestone")

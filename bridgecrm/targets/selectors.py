@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind
 from bridgecrm.contracts.models import Payment
+from bridgecrm.core import dates
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.periods import Period
 from bridgecrm.core.selectors import rates_on
@@ -38,12 +39,10 @@ from bridgecrm.targets.models import (
     Target,
     TargetScope,
 )
-from bridgecrm.tiers.selectors import day_start, local_today
 from bridgecrm.users.models import Team, TeamKind, User
 
 __all__ = [
     "actuals",
-    "local_today",
     "overdue_milestones",
     "rep_target_amounts",
 ]
@@ -116,7 +115,7 @@ def target_list(
 
 
 def _bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
-    return day_start(period.start), day_start(period.end + dt.timedelta(days=1))
+    return dates.day_start(period.start), dates.day_start(period.end + dt.timedelta(days=1))
 
 
 def _to_base(rows: Iterable[tuple[Any, str, Any]], on: dt.date) -> dict[Any, Decimal]:
@@ -186,7 +185,7 @@ def actuals_by_owner(
             .annotate(s=Sum("amount"))
             .values_list("contract__owner_id", "currency", "s")
         )
-        return dict(_to_base(rows, min(period.end, local_today())))
+        return dict(_to_base(rows, min(period.end, dates.company_today())))
     start, end = _bounds(period)
     if measure == Measure.NEW_CUSTOMERS:
         customers = Customer.objects.filter(
@@ -531,7 +530,7 @@ def progress(
 
     A fixed number of queries: targets, teams, people, the measure's GROUP BY, one for the
     pipeline, one for the children sums."""
-    today = today or local_today()
+    today = today or dates.company_today()
     m = measure_for_progress(measure)
     places = m.places
     q = decompose.quantum(places)
@@ -716,7 +715,7 @@ class PlanSummary:
 
 def plan_list(*, actor: Any, today: dt.date | None = None, period: Period | None = None) -> list[PlanSummary]:
     """Visible plans with their milestone counts: two queries, whatever the number of plans."""
-    today = today or local_today()
+    today = today or dates.company_today()
     qs = visible_plans(actor).select_related("team", "user")
     if period is not None:
         qs = qs.filter(period_start__lte=period.end, period_end__gte=period.start)

@@ -16,13 +16,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
 from bridgecrm.activities.services import notification_create
-from bridgecrm.core import audit
+from bridgecrm.core import audit, dates
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period
 from bridgecrm.customers.models import Customer
@@ -106,17 +105,10 @@ def _notify_rep(target: Target, actor: User) -> None:
     user = target.user
     if target.scope != TargetScope.REP or user is None or user.pk == actor.pk or not user.is_active:
         return
-    with translation.override(user.language or None):
-        text = gettext("Your target for %(period)s: %(measure)s %(amount)s") % {
-            "period": target.period.code,
-            "measure": measures.label_of(target.measure),
-            "amount": target.amount,
-        }
     notification_create(
         recipient=user,
         kind=NotificationKind.TARGET_SET,
         params={
-            "text": text,
             "target_id": target.pk,
             "measure": target.measure,
             "period": target.period.code,
@@ -619,7 +611,7 @@ def milestone_set_status(*, actor: User, milestone: Milestone, status: str, toda
         raise _invalid("status", _("Select a valid choice."))
     if status == milestone.status:
         return milestone
-    today = today or selectors.local_today()
+    today = today or dates.company_today()
     with transaction.atomic():
         before = audit.snapshot(milestone, ("status", "done_on"))
         milestone.status = status
@@ -645,7 +637,7 @@ def milestone_delete(*, actor: User, milestone: Milestone) -> None:
 def milestone_reminders_send(*, today: dt.date | None = None) -> int:
     """Tell each open overdue milestone's owner, once per milestone and due date (a unique row claims
     it in the notification's transaction): reruns and two workers at once send nothing twice."""
-    today = today or selectors.local_today()
+    today = today or dates.company_today()
     overdue = (
         Milestone.objects.filter(status=MilestoneStatus.OPEN, due_on__lt=today, owner__is_active=True)
         .select_related("plan", "owner")
@@ -661,12 +653,6 @@ def milestone_reminders_send(*, today: dt.date | None = None) -> int:
         if (milestone.pk, milestone.due_on) in done:
             continue
         owner = milestone.owner
-        with translation.override(owner.language or None):
-            text = gettext("Milestone overdue: %(title)s (due %(due)s) in the plan %(plan)s") % {
-                "title": milestone.title,
-                "due": milestone.due_on.isoformat(),
-                "plan": milestone.plan.name,
-            }
         try:
             with transaction.atomic():
                 MilestoneReminder.objects.create(milestone=milestone, due_on=milestone.due_on, recipient=owner)
@@ -674,7 +660,6 @@ def milestone_reminders_send(*, today: dt.date | None = None) -> int:
                     recipient=owner,
                     kind=NotificationKind.MILESTONE_OVERDUE,
                     params={
-                        "text": text,
                         "milestone_id": milestone.pk,
                         "title": milestone.title,
                         "plan": milestone.plan.name,

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.targets import forms, measures, policies, selectors, services
@@ -20,7 +21,7 @@ from bridgecrm.users.viewtools import actor_of, export_response, guarded, requir
 
 
 def _period_default() -> Period:
-    return Period.containing(PeriodKind.YEAR, selectors.local_today())
+    return Period.containing(PeriodKind.YEAR, dates.company_today())
 
 
 @guarded
@@ -296,7 +297,7 @@ def _key_customers(actor: Any, plan: Any) -> list[tuple[int, str]]:
 def _plan_page(request: HttpRequest, plan_id: int, **extra: Any) -> HttpResponse:
     actor = actor_of(request)
     plan = selectors.plan_detail(actor=actor, plan_id=plan_id)
-    today = selectors.local_today()
+    today = dates.company_today()
     phases = list(plan.phases.all())
     may_edit = policies.may_edit_plan(actor, plan)
     milestones = list(plan.milestones.all())

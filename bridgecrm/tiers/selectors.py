@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, models
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind
 from bridgecrm.contracts.models import Payment
+from bridgecrm.core import dates
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.selectors import rates_on
 from bridgecrm.core.timeline import TimelineItem
@@ -33,22 +31,6 @@ from bridgecrm.tiers.models import ManualTier, Tier, TierChange, TierModel, Visi
 from bridgecrm.users.models import User
 
 WINDOW_DAYS = 365  # "trailing 12 months"
-
-
-def company_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.BRIDGE_DEFAULT_TIME_ZONE)
-
-
-def local_today() -> dt.date:
-    return timezone.now().astimezone(company_zone()).date()
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=company_zone())
-
-
-def local_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(company_zone()).date()
 
 
 # ---- the model -------------------------------------------------------------------------------------
@@ -199,7 +181,7 @@ def _local_dates() -> Callable[[Any], dt.date]:
     the company's local date, remembering each UTC hour it has seen: within an hour the local date
     changes only at a local midnight, so the cache key is the minute when the zone's offset is not
     a whole number of hours."""
-    zone = company_zone()
+    zone = dates.company_zone()
     whole_hours = all(
         (zone.utcoffset(dt.datetime(2000, month, 1)) or dt.timedelta()) % dt.timedelta(hours=1) == dt.timedelta()
         for month in (1, 7)
@@ -321,7 +303,7 @@ def _since(customer: Customer) -> dt.datetime:
 
 def sop_statuses(customers: Sequence[Customer], *, today: dt.date | None = None) -> dict[int, SopStatus]:
     """The routine status of a page of customers: two queries, whatever the page size."""
-    today = today or local_today()
+    today = today or dates.company_today()
     by_code = {t.code: t for t in tiers()}
     ids = [c.pk for c in customers]
     last_by_kind: dict[int, dict[str, dt.datetime]] = defaultdict(dict)
@@ -342,8 +324,8 @@ def sop_statuses(customers: Sequence[Customer], *, today: dt.date | None = None)
                 customer_id__in=ids,
                 deleted_at__isnull=True,
                 kind=FollowUpKind.VISIT,
-                occurred_at__gte=day_start(start),
-                occurred_at__lt=day_start(end + dt.timedelta(days=1)),
+                occurred_at__gte=dates.day_start(start),
+                occurred_at__lt=dates.day_start(end + dt.timedelta(days=1)),
             )
             .order_by()
             .values_list("customer_id")
@@ -362,7 +344,7 @@ def sop_statuses(customers: Sequence[Customer], *, today: dt.date | None = None)
         if tier is not None and tier.follow_up_every_days and customer.owner_id is not None:
             since = _since(customer)
             base = max(last, since) if last is not None else since
-            due_on = local_date(base) + dt.timedelta(days=tier.follow_up_every_days)
+            due_on = dates.local_date(base) + dt.timedelta(days=tier.follow_up_every_days)
             overdue = max(0, (today - due_on).days)
         required = tier.min_visits if tier is not None else 0
         done = visits.get((customer.pk, tier.visit_period), 0) if tier is not None else 0
@@ -372,7 +354,7 @@ def sop_statuses(customers: Sequence[Customer], *, today: dt.date | None = None)
 
 def customer_tier(*, actor: Any, customer_id: int, history_limit: int = 10) -> CustomerTier:
     customer = _visible_customer(actor, customer_id)
-    today = local_today()
+    today = dates.company_today()
     manual = ManualTier.objects.select_related("set_by").filter(customer=customer).first()
     model = tier_model()
     params = params_of(model)
@@ -452,7 +434,7 @@ def overdue_condition(today: dt.date, *, within_days: int = 0) -> Q:
     for tier in tiers():
         if not tier.follow_up_every_days:
             continue
-        cutoff = day_start(today + dt.timedelta(days=within_days - tier.follow_up_every_days))
+        cutoff = dates.day_start(today + dt.timedelta(days=within_days - tier.follow_up_every_days))
         recent = FollowUp.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True, occurred_at__gte=cutoff)
         if tier.counted_kinds:
             recent = recent.filter(kind__in=tier.counted_kinds)
@@ -464,7 +446,7 @@ def routine_customers(
     *, actor: Any, today: dt.date | None = None, tier: str = "", within_days: int = 0
 ) -> QuerySet[Customer]:
     """Visible, owned customers due (``within_days`` ahead) or overdue, longest neglected first."""
-    today = today or local_today()
+    today = today or dates.company_today()
     qs = (
         Customer.objects.visible_to(actor)
         .filter(owner__isnull=False)
@@ -555,7 +537,7 @@ def sop_compliance(
     On time: never overdue between ``period_start`` and ``min(period_end, today)``. Visits: each
     customer needs its tier's minimum per month or quarter the period touches; visits beyond a
     customer's requirement do not make up for another customer's."""
-    today = today or local_today()
+    today = today or dates.company_today()
     end = min(period_end, today)
     by_code = {t.code: t for t in tiers() if t.follow_up_every_days or t.min_visits}
     reps = list(reps_in_scope(actor).select_related("team").order_by("username"))
@@ -566,13 +548,16 @@ def sop_compliance(
     longest = max((t.follow_up_every_days or 0) for t in by_code.values())
     customers = list(
         Customer.objects.filter(
-            deleted_at__isnull=True, owner_id__in=list(rows), tier__in=list(by_code), created_at__lt=day_start(end)
+            deleted_at__isnull=True,
+            owner_id__in=list(rows),
+            tier__in=list(by_code),
+            created_at__lt=dates.day_start(end),
         )
         .order_by()
         .values_list("pk", "owner_id", "tier", _as_driver_text("owner_since"), _as_driver_text("created_at"))
     )
     ids = [c[0] for c in customers]
-    window_start = day_start(period_start - dt.timedelta(days=longest))
+    window_start = dates.day_start(period_start - dt.timedelta(days=longest))
     events: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
     to_local = _local_dates()
     for chunk_start in range(0, len(ids), 20_000):
@@ -584,7 +569,7 @@ def sop_compliance(
                 customer_id__in=chunk,
                 deleted_at__isnull=True,
                 occurred_at__gte=window_start,
-                occurred_at__lt=day_start(end + dt.timedelta(days=1)),
+                occurred_at__lt=dates.day_start(end + dt.timedelta(days=1)),
             )
             .order_by()
             .values_list("customer_id", "kind", _as_driver_text("occurred_at"))

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import FollowUpKind, NotificationKind
 from bridgecrm.activities.services import notification_create
-from bridgecrm.core import audit
+from bridgecrm.core import audit, dates
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.tasks import enqueue_on_commit
 from bridgecrm.customers.models import Customer
@@ -216,7 +216,7 @@ def tier_model_preview(
     rows = _clean_tiers(tier_rows)
     cleaned = clean_model(values, [r["code"] for r in rows])
     params = selectors.params_of(SimpleNamespace(**cleaned, version=0))
-    assignment = selectors.assign(params, today=today or selectors.local_today())
+    assignment = selectors.assign(params, today=today or dates.company_today())
     return assignment.counts()
 
 
@@ -333,7 +333,7 @@ def tiers_recompute(*, today: dt.date | None = None, customer_ids: Sequence[int]
     """Score every live customer (or the ones given) and write the tiers that move, with their
     history. Customers with a manual tier are left alone. Idempotent: a second run writes nothing."""
     started = time.perf_counter()
-    today = today or selectors.local_today()
+    today = today or dates.company_today()
     model = selectors.tier_model()
     params = selectors.params_of(model)
     assignment = selectors.assign(params, today=today, customer_ids=customer_ids)
@@ -411,7 +411,7 @@ def manual_tier_set(*, actor: User, customer: Customer, tier: str, reason: str) 
 def manual_tier_clear(*, actor: User, customer: Customer) -> str:
     """Unpin: the scores decide again at once. Returns the customer's tier now."""
     customer = _editable_customer(actor, customer)
-    today = selectors.local_today()
+    today = dates.company_today()
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         pinned = ManualTier.objects.select_for_update().filter(customer=locked).first()
@@ -443,7 +443,7 @@ def sop_reminders_send(*, today: dt.date | None = None) -> int:
     """Notify the owner of each customer overdue by its tier's routine: once per customer and due
     date (a unique row claims it, in the notification's transaction), so reruns and two workers
     at once send nothing twice. In-app, and by e-mail when configured (``notification_create``)."""
-    today = today or selectors.local_today()
+    today = today or dates.company_today()
     candidates = (
         Customer.objects.filter(deleted_at__isnull=True, owner__isnull=False)
         .annotate(since=Coalesce("owner_since", "created_at"))

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.customers.models import Customer
 from bridgecrm.tiers import forms, policies, selectors, services
@@ -120,7 +121,7 @@ def routine(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         tier, within = form.cleaned_data["tier"] or "", form.cleaned_data["within"] or 0
     page = _int(request.GET.get("page"), 1)
-    today = selectors.local_today()
+    today = dates.company_today()
     qs = selectors.routine_customers(actor=actor, today=today, tier=tier, within_days=within)
     rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
     shown = rows[:PAGE_SIZE]
@@ -145,7 +146,7 @@ def routine(request: HttpRequest) -> HttpResponse:
 @guarded
 def compliance(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    today = selectors.local_today()
+    today = dates.company_today()
     start_default = today.replace(day=1)
     form = forms.PeriodForm(request.GET or None, initial={"start": start_default, "end": today})
     start, end = start_default, today

@@ -9,6 +9,9 @@ class TrainingConfig(AppConfig):
 
     def ready(self) -> None:
         from bridgecrm.core.audit import register_audited
+        from bridgecrm.training import notifications
+
+        notifications.register()
 
         register_audited(
             "training.TrainingCourse",

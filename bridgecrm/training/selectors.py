@@ -66,10 +66,6 @@ def _not_found() -> NotFound:
     return NotFound("not_found", _("Not found."))
 
 
-def local_today() -> dt.date:
-    return timezone.localdate()
-
-
 def courses(*, actor: User, include_inactive: bool = False) -> QuerySet[TrainingCourse]:
     """The course catalogue: every signed-in user reads it (inactive courses only for managers)."""
     if not policies._active(actor):

@@ -18,14 +18,13 @@ from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
 from bridgecrm.activities.services import notification_create
 from bridgecrm.contracts.services.contracts import safe_display_name, sniff
-from bridgecrm.core import audit
+from bridgecrm.core import audit, dates
 from bridgecrm.core.errors import ApplicationError, NotFound
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal, Product
@@ -265,15 +264,10 @@ def _notify_enrolled(enrollment: Enrollment, session: TrainingSession) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo(settings.BRIDGE_DEFAULT_TIME_ZONE)
     local = session.starts_at.astimezone(zone)  # in the recipient's time zone, not the sender's
-    with translation.override(user.language or settings.LANGUAGE_CODE):
-        text = gettext("You are enrolled in the training %(course)s on %(when)s") % {
-            "course": session.course.title,
-            "when": f"{local:%Y-%m-%d %H:%M}",
-        }
     notification_create(
         recipient=user,
         kind=NotificationKind.TRAINING_ENROLLED,
-        params={"text": text, "session_id": session.pk, "course": session.course.title, "starts_at": local},
+        params={"session_id": session.pk, "course": session.course.title, "when": f"{local:%Y-%m-%d %H:%M}"},
         url=url,
     )
 
@@ -569,7 +563,7 @@ def coaching_check_in_add(
         policies.require(policies.manages_person(actor, plan.rep))
     note = _text(note, "note", max_length=5000, required=True)
     private_note = _text(private_note, "private_note", max_length=5000)
-    if held_on > selectors.local_today():
+    if held_on > dates.company_today():
         raise invalid("held_on", _("A check-in cannot be dated in the future."))
     if next_check_in is not None and next_check_in <= held_on:
         raise invalid("next_check_in", _("The next check-in must come after this one."))
@@ -588,7 +582,7 @@ def coaching_check_in_add(
 def coaching_reminders_send(*, today: dt.date | None = None) -> int:
     """Tell each coach about active plans whose next check-in is today or overdue: once per plan and
     due date (a unique row claims it in the notification's transaction), so reruns send nothing twice."""
-    today = today or selectors.local_today()
+    today = today or dates.company_today()
     plans = (
         CoachingPlan.objects.filter(status=CoachingStatus.ACTIVE, next_check_in__isnull=False, next_check_in__lte=today)
         .select_related("rep", "coach")
@@ -602,19 +596,13 @@ def coaching_reminders_send(*, today: dt.date | None = None) -> int:
         if CoachingReminder.objects.filter(plan=plan, due_on=plan.next_check_in).exists():
             continue
         rep_name = plan.rep.display_name
-        with translation.override(coach.language or settings.LANGUAGE_CODE):
-            text = gettext("Coaching check-in with %(rep)s is due (%(date)s): %(title)s") % {
-                "rep": rep_name,
-                "date": plan.next_check_in.isoformat(),
-                "title": plan.title,
-            }
         try:
             with transaction.atomic():
                 CoachingReminder.objects.create(plan=plan, due_on=plan.next_check_in)
                 notification_create(
                     recipient=coach,
                     kind=NotificationKind.COACHING_DUE,
-                    params={"text": text, "plan_id": plan.pk, "rep": rep_name, "due_on": plan.next_check_in},
+                    params={"plan_id": plan.pk, "rep": rep_name, "title": plan.title, "due_on": plan.next_check_in},
                     url=reverse("training:coaching_detail", kwargs={"plan_id": plan.pk}),
                 )
         except IntegrityError:

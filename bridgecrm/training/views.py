@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal
@@ -379,7 +380,7 @@ def coaching_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", CoachingStatus.ACTIVE)
     if status not in CoachingStatus.values:
         status = ""
-    today = selectors.local_today()
+    today = dates.company_today()
     plans = list(selectors.coaching_plans(actor=actor, status=status)[:300])
     return render(
         request,
@@ -437,7 +438,7 @@ def _plan_page(
 ) -> HttpResponse:
     may_edit = policies.manages_person(actor, plan.rep)
     may_check_in = may_edit or (plan.coach_id == actor.pk and policies.may_manage(actor))
-    today = selectors.local_today()
+    today = dates.company_today()
     return render(
         request,
         "training/coaching_detail.html",

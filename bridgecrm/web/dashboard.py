@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from bridgecrm.core import dates
 from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.scorecards import selectors as scorecard_selectors
 from bridgecrm.targets import measures as target_measures
@@ -160,5 +161,5 @@ def sections_for(actor: User, today: dt.date) -> list[Section]:
 def manager_dashboard(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     require(target_policies.may_view_others(actor))
-    today = target_selectors.local_today()
+    today = dates.company_today()
     return render(request, "web/manager_dashboard.html", {"sections": sections_for(actor, today), "today": today})

@@ -11,6 +11,7 @@ from django.utils import timezone
 from bridgecrm.activities import services
 from bridgecrm.activities.models import FollowUp, Notification, NotificationKind, Task
 from bridgecrm.activities.tests.factories import default_pipeline, log, make_deal, make_task
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from bridgecrm.core.models import AuditEntry
 from bridgecrm.customers.models import Customer
@@ -18,7 +19,7 @@ from bridgecrm.customers.tests.factories import make_contact, make_customer
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = services.company_zone()
+SHANGHAI = dates.company_zone()
 
 
 def _at(day: dt.date, hour: int = 0) -> dt.datetime:

@@ -7,13 +7,11 @@ import datetime as dt
 import decimal
 import re
 import unicodedata
-import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q, TextChoices
@@ -22,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers import phones
 from bridgecrm.customers.models import Customer
@@ -204,10 +203,6 @@ _DATE_ZH = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?")
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 
 
-def company_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
 def date_value(values: dict[str, str], name: str, *, required: bool = False) -> dt.date | None:
     raw = values.get(name, "").strip()
     if not raw:
@@ -241,7 +236,7 @@ def moment_value(values: dict[str, str], name: str, *, required: bool = False) -
         assert day is not None
         moment = dt.datetime.combine(day, dt.time.min)
     if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=company_zone())
+        moment = moment.replace(tzinfo=dates.company_zone())
     return moment.astimezone(dt.UTC)
 
 

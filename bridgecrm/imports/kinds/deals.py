@@ -17,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bridgecrm.core import money
+from bridgecrm.core import dates, money
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.core.selectors import rates_on
 from bridgecrm.customers.models import CustomerSource
@@ -147,7 +147,7 @@ class DealsKind(base.Kind):
             "team_id": owner.team_id,
             "source": base.choice(v, "source", CustomerSource),
             "next_step": base.text(v, "next_step", 200),
-            "closed_on": entered.astimezone(base.company_zone()).date() if status != DealStatus.OPEN else None,
+            "closed_on": entered.astimezone(dates.company_zone()).date() if status != DealStatus.OPEN else None,
             "stage_entered_at": entered,
             "created_at": created,
             "updated_at": now,

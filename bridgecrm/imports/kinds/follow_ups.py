@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind, FollowUpOutcome
 from bridgecrm.activities.services import customer_follow_up_dates
+from bridgecrm.core import dates
 from bridgecrm.customers.models import Customer
 from bridgecrm.imports.kinds import base
 from bridgecrm.imports.kinds.base import BatchResult, Context, Row, RowError, Target
@@ -55,7 +56,7 @@ class FollowUpsKind(base.Kind):
                 if occurred > now + FUTURE_SLACK:
                     raise RowError(_("A follow-up cannot be logged for the future."), "occurred_at")
                 upcoming = base.date_value(v, "next_follow_up_on")
-                if upcoming is not None and upcoming < occurred.astimezone(base.company_zone()).date():
+                if upcoming is not None and upcoming < occurred.astimezone(dates.company_zone()).date():
                     raise RowError(_("The next follow-up cannot be before this one."), "next_follow_up_on")
                 facts: dict[str, Any] = {
                     "customer_id": customer_id,

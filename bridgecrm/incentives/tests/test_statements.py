@@ -7,8 +7,10 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from bridgecrm.activities.models import Notification, NotificationKind
+from bridgecrm.activities.selectors import notification_text
 from bridgecrm.conftest import Company
 from bridgecrm.contracts.models import Contract, ContractStatus, Payment
 from bridgecrm.contracts.services import payments as payment_services
@@ -178,7 +180,10 @@ def test_approve_locks_notifies_and_is_refused_twice(company: Company) -> None:
     assert Statement.objects.get().status == StatementStatus.DRAFT
     services.statement_approve(actor=company.manager_a, statement=statement)
     note = Notification.objects.get(recipient=company.owner)
-    assert note.kind == NotificationKind.STATEMENT_READY and "2026-07" in note.params["text"]
+    assert note.kind == NotificationKind.STATEMENT_READY
+    with translation.override("en"):
+        text = notification_text(note)
+    assert text == f"Your commission statement for 2026-07 is approved: {statement.total:,} CNY"
     with pytest.raises(ApplicationError) as info:
         services.statement_approve(actor=company.admin, statement=statement)
     assert info.value.code == "locked"

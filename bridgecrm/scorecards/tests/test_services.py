@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from bridgecrm.activities.models import Notification, NotificationKind
+from bridgecrm.activities.selectors import notification_text
 from bridgecrm.conftest import Company
 from bridgecrm.core.errors import ApplicationError, Conflict, PermissionDenied
 from bridgecrm.core.periods import Period
@@ -137,7 +139,10 @@ def test_review_adjust_publish_acknowledge_lock(company: Company, run: Evaluatio
     assert Notification.objects.filter(kind=NotificationKind.EVALUATION_PUBLISHED).count() == 3
     note = Notification.objects.get(recipient=company.teammate)
     assert note.params["total"] == "75.00" and note.params["rank"] == 2
-    assert "is published: 75.00 points, rank 2" in note.params["text"] or "75.00 分" in note.params["text"]
+    with translation.override("en"):
+        assert "is published: 75.00 points, rank 2" in notification_text(note)
+    with translation.override("zh-hans"):
+        assert "75.00" in notification_text(note) and "published" not in notification_text(note)
     with pytest.raises(PermissionDenied):
         services.entry_acknowledge(actor=company.owner, entry=mate)
     assert services.entry_acknowledge(actor=company.teammate, entry=mate).acknowledged_at is not None

@@ -8,9 +8,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from bridgecrm.activities.models import Notification, NotificationKind
+from bridgecrm.activities.selectors import notification_text
 from bridgecrm.conftest import Company
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period
 from bridgecrm.targets import selectors, services
@@ -58,7 +61,12 @@ def test_team_to_reps_equal_skips_the_manager_and_rounds_to_the_cent(company: Co
     assert sum(r.amount for r in reps) == D("100.01")
     assert sorted(r.amount for r in reps) == [D("50.00"), D("50.01")]
     # The reps hear about it.
-    assert Notification.objects.filter(recipient=c.owner, kind=NotificationKind.TARGET_SET).count() == 1
+    (note,) = Notification.objects.filter(recipient=c.owner, kind=NotificationKind.TARGET_SET)
+    # Worded when read, in the reader's language, not frozen in the sender's.
+    with translation.override("en"):
+        assert notification_text(note).startswith("Your target for 2026-Q1: Signed amount 50.0")
+    with translation.override("zh-hans"):
+        assert "2026-Q1" in notification_text(note) and "Your target" not in notification_text(note)
 
 
 def test_entered_weights_and_count_measures(company: Company) -> None:
@@ -295,7 +303,7 @@ def test_the_scheduled_task_sends_each_reminder_once(company: Company) -> None:
     from bridgecrm.targets import schedule, tasks
 
     c = company
-    today = selectors.local_today()
+    today = dates.company_today()
     period = Period.containing("year", today)
     plan = services.plan_create(actor=c.manager_a, name="P", period=period, scope="rep", user=c.owner)
     services.milestone_add(actor=c.manager_a, plan=plan, title="Late", due_on=period.start, owner=c.owner)

@@ -10,10 +10,10 @@ from bridgecrm.activities.models import FollowUp
 from bridgecrm.activities.tests.factories import default_pipeline, make_deal
 from bridgecrm.contracts.services import contracts as contract_services
 from bridgecrm.contracts.services import payments as payment_services
+from bridgecrm.core import dates
 from bridgecrm.customers import services as customer_services
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import DealStatus
-from bridgecrm.tiers import selectors
 from bridgecrm.users.models import User
 
 SINCE = dt.datetime(2025, 1, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
@@ -56,5 +56,5 @@ def won(admin: User, target: Customer, amount: str, on: dt.date) -> None:
 def follow_up(target: Customer, on: dt.date, kind: str = "call", hour: int = 10) -> FollowUp:
     """A follow-up at ``hour`` o'clock company time on ``on`` (written directly: the dates are fixed)."""
     assert target.owner is not None
-    at = dt.datetime.combine(on, dt.time(hour), tzinfo=selectors.company_zone())
+    at = dt.datetime.combine(on, dt.time(hour), tzinfo=dates.company_zone())
     return FollowUp.objects.create(customer=target, kind=kind, occurred_at=at, summary="done", owner=target.owner)

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from bridgecrm.conftest import Company, signed_in
+from bridgecrm.core import dates
 from bridgecrm.customers.models import Customer
 from bridgecrm.tiers import selectors
 from bridgecrm.tiers.models import ManualTier, TierModel
@@ -67,7 +68,7 @@ def test_settings_need_tiers_manage(company: Company) -> None:
 
 def test_customer_page_shows_tier_routine_and_manual_form(company: Company) -> None:
     target = customer(company.owner, "Weekly", tier="A")
-    follow_up(target, selectors.local_today() - dt.timedelta(days=10))
+    follow_up(target, dates.company_today() - dt.timedelta(days=10))
     client = signed_in(company.owner)
     page = client.get(reverse("customers:detail", kwargs={"customer_id": target.pk}))
     html = page.content.decode()

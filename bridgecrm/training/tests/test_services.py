@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from bridgecrm.activities.models import Notification, NotificationKind
+from bridgecrm.activities.selectors import notification_text
 from bridgecrm.conftest import Company
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.periods import Period
@@ -299,4 +300,7 @@ def test_enrolment_notice_uses_the_recipients_time_zone(company: Company) -> Non
     s = services.session_create(actor=company.admin, course=c, starts_at=starts)
     services.enrollment_add(actor=company.admin, session=s, users=[company.owner])
     (n,) = Notification.objects.filter(kind=NotificationKind.TRAINING_ENROLLED)
-    assert n.params["text"] == "You are enrolled in the training Objection handling on 2026-07-01 10:30"
+    with translation.override("en"):
+        assert notification_text(n) == "You are enrolled in the training Objection handling on 2026-07-01 10:30"
+    with translation.override("zh-hans"):
+        assert "Objection handling" in notification_text(n) and "You are" not in notification_text(n)

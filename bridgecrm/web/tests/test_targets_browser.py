@@ -12,7 +12,8 @@ import importlib
 import pytest
 from django.apps import apps
 
-from bridgecrm.targets import selectors, services
+from bridgecrm.core import dates
+from bridgecrm.targets import services
 from bridgecrm.targets.models import Target
 from bridgecrm.web.tests.test_browser import assert_fits, shot, sign_in, switch_language
 
@@ -48,7 +49,7 @@ def both_widths(page, screenshots, name: str, language: str) -> None:
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_set_a_company_target_and_decompose_it(browser_page, company, live_server, screenshots, language) -> None:
     page = browser_page
-    year = str(selectors.local_today().year)
+    year = str(dates.company_today().year)
     page.set_viewport_size(DESKTOP)
     sign_in(page, company.admin.username)
     page.wait_for_url(f"{live_server.url}/")

@@ -12,8 +12,8 @@ import importlib
 import pytest
 from django.apps import apps
 
+from bridgecrm.core import dates
 from bridgecrm.customers.models import Customer
-from bridgecrm.tiers import selectors
 from bridgecrm.tiers.models import ManualTier, TierModel
 from bridgecrm.tiers.tests.helpers import customer, follow_up
 from bridgecrm.web.tests.test_browser import assert_fits, shot, sign_in, switch_language, zh
@@ -55,7 +55,7 @@ def test_tier_model_customer_panel_routine(browser_page, company, live_server, s
     page = browser_page
     big = customer(company.owner, "华丰机械", size="1000+", estimated_annual_potential="2000000", tier="A")
     late = customer(company.owner, "Late Co", size="11-50", tier="A")
-    follow_up(late, selectors.local_today() - dt.timedelta(days=65), kind="visit")
+    follow_up(late, dates.company_today() - dt.timedelta(days=65), kind="visit")
     page.set_viewport_size(DESKTOP)
 
     # The admin previews stricter potential thresholds, then saves them.
