@@ -90,9 +90,10 @@ SIGNING_RATE = "signing_rate"  # a scorecard metric, registered as a measure by 
 
 
 def _signing_rate(admin: User, year: Period) -> int:
-    """This year's company signing-rate target (last year's rate plus 5 points, rounded to 5 %, at
-    least 30 %), copied to the teams under the company ("same value for everyone"). None when the
-    measure is not registered (a checkout without scorecards)."""
+    """This year's company signing-rate target (last year's rate plus 5 points, rounded to 5 %,
+    between 30 % and 95 %), copied ("same value for everyone") to its months (so the manager
+    dashboard shows this month's) and to the teams under the company. Nothing when the measure is
+    not registered (a checkout without scorecards)."""
     found = measures.get(SIGNING_RATE)
     if found is None or not found.available:
         return 0
@@ -100,12 +101,15 @@ def _signing_rate(admin: User, year: Period) -> int:
     rate = _round((last or Decimal(0)) + 5, Decimal(5))
     rate = min(max(rate, Decimal("30.00")), Decimal("95.00"))
     top = services.target_create(actor=admin, measure=SIGNING_RATE, period=year, scope=TargetScope.COMPANY, amount=rate)
+    months, _preview = services.target_decompose(
+        actor=admin, parent=top, dimension="months", method=DecompositionMethod.SAME
+    )
     if not services.units_for(top, "scope"):
-        return 1
+        return 1 + len(months)
     children, _preview = services.target_decompose(
         actor=admin, parent=top, dimension="scope", method=DecompositionMethod.SAME
     )
-    return 1 + len(children)
+    return 1 + len(months) + len(children)
 
 
 def _plans(admin: User, today: dt.date) -> dict[str, int]:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -48,44 +47,34 @@ SectionFn = Callable[[User, dt.date], Section | None]
 OTHER_MEASURE_TABLES = 3  # at most this many tables for measures other than signed and collected amounts
 
 
-def _other_measures(actor: User, month: Period, year: Period) -> list[tuple[str, Period]]:
-    """Other measures (rates, averages, counts) with a target the actor sees for this month or this
-    year: (measure, the month if it has one, else the year). One query."""
+def _other_measures(actor: User, month: Period) -> list[str]:
+    """Other measures (rates, averages, counts) with a target the actor sees for this month, in the
+    registry's order. One query. (This month only: a year's rate over the whole company is a scan of
+    the year's closed deals, too slow for a page that shows every section at once.)"""
     rows = (
         target_selectors.visible_targets(actor)
-        .filter(
-            Q(period_start=month.start, period_end=month.end) | Q(period_start=year.start, period_end=year.end),
-            product_category="",
-        )
+        .filter(period_start=month.start, period_end=month.end, product_category="")
         .exclude(measure__in=[Measure.SIGNED_AMOUNT, Measure.COLLECTED_AMOUNT])
-        .order_by("measure", "period_start", "period_end")
-        .values_list("measure", "period_start", "period_end")
+        .order_by("measure")
+        .values_list("measure", flat=True)
         .distinct()
     )
-    found: dict[str, Period] = {}
-    for measure, start, end in rows:
-        m = target_measures.get(measure)
-        if m is None or not m.available:
-            continue
-        is_month = (start, end) == (month.start, month.end)
-        if measure not in found or is_month:
-            found[measure] = month if is_month else year
-    order = {m.code: i for i, m in enumerate(target_measures.all_measures())}
-    return sorted(found.items(), key=lambda kv: order.get(kv[0], 999))[:OTHER_MEASURE_TABLES]
+    found = {code for code in rows if (m := target_measures.get(code)) is not None and m.available}
+    ordered = [m.code for m in target_measures.all_measures() if m.code in found]
+    return ordered[:OTHER_MEASURE_TABLES]
 
 
 def target_progress_section(actor: User, today: dt.date) -> Section | None:
     """This month's signed amount and collected amount: the teams one manages and each rep; then
-    the other measures (signing rate, say) that have targets this month or this year."""
+    the other measures (signing rate, say) that have targets this month."""
     period = Period.containing(PeriodKind.MONTH, today)
-    year = Period.containing(PeriodKind.YEAR, today)
     tables = []
     for measure in (Measure.SIGNED_AMOUNT, Measure.COLLECTED_AMOUNT):
         result = target_selectors.progress(actor=actor, measure=measure, period=period, today=today)
         tables.append({"measure": Measure(measure).label, "result": result, "period": period})
-    for code, other_period in _other_measures(actor, period, year):
-        result = target_selectors.progress(actor=actor, measure=code, period=other_period, today=today)
-        tables.append({"measure": target_measures.label_of(code), "result": result, "period": other_period})
+    for code in _other_measures(actor, period):
+        result = target_selectors.progress(actor=actor, measure=code, period=period, today=today)
+        tables.append({"measure": target_measures.label_of(code), "result": result, "period": period})
     return Section(
         "targets",
         _("Target progress this month"),

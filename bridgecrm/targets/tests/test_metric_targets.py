@@ -449,9 +449,12 @@ def test_manager_dashboard_shows_a_rate_target(company: Company) -> None:
     c = company
     small_world(c)
     today = dt.date.today()
+    month = f"{today.year}-{today.month:02d}"
     services.target_create(
-        actor=c.admin, measure="signing_rate", period=str(today.year), scope="team", team=c.team_a, amount="60"
+        actor=c.admin, measure="signing_rate", period=month, scope="team", team=c.team_a, amount="60"
     )
+    services.target_create(actor=c.admin, measure="sop_compliance", period=str(today.year), scope="company", amount="9")
     page = signed_in(c.manager_a).get("/manager/")
     html = page.content.decode()
     assert page.status_code == 200 and 'data-measure="signing_rate"' in html and "not applicable" in html
+    assert 'data-measure="sop_compliance"' not in html  # a year's target: the section is this month's
