@@ -376,9 +376,7 @@ class Refund(models.Model):
     period sums per owner read the covering index alone, as they do for payments."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment"))
-    contract = models.ForeignKey(
-        Contract, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("contract")
-    )
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("contract"))
     refunded_on = models.DateField(_("refunded on"))
     amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)

@@ -150,9 +150,10 @@ def plan_lines_set(
         removed = [pk for pk in existing if pk not in seen]
         # A line with allocations stays even when refunds took them back to zero: the payment and
         # refund rows still point at it.
-        if any(existing[pk].paid_amount > 0 for pk in removed) or PaymentAllocation.objects.filter(
-            plan_line_id__in=removed
-        ).exists():
+        if (
+            any(existing[pk].paid_amount > 0 for pk in removed)
+            or PaymentAllocation.objects.filter(plan_line_id__in=removed).exists()
+        ):
             raise invalid("lines", _("A line that has payments cannot be removed."), code="line_paid")
         before = _plan_snapshot(current)
         PaymentPlanLine.objects.filter(pk__in=removed).delete()
