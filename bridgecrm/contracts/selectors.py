@@ -255,6 +255,7 @@ def payment_list(*, actor: User, filters: PaymentFilters | None = None) -> Query
     return (
         qs.select_related("contract", "contract__customer", "contract__owner", "recorded_by")
         .annotate(refunded=refunded_expression())
+        .annotate(net=ExpressionWrapper(F("amount") - F("refunded"), output_field=MONEY))
         .order_by(*total_order(Payment, field_name, descending=descending))
     )
 

@@ -147,6 +147,8 @@ def detail_page(
     payment_form: forms.PaymentForm | None = None,
     plan_error: str = "",
     plan_input: list[dict[str, Any]] | None = None,
+    refund_form: forms.RefundForm | None = None,
+    refund_payment_id: int | None = None,
     status: int = 200,
 ) -> HttpResponse:
     actor = _actor(request)
@@ -168,19 +170,52 @@ def detail_page(
             "plan_rows": rows,
             "figures": figures,
             "attachments": selectors.attachment_list(actor=actor, contract=contract),
-            "payments": selectors.contract_payments(actor=actor, contract=contract),
+            **_payments_context(actor, contract, payment_form, refund_form, refund_payment_id),
             "attachment_form": attachment_form or forms.AttachmentForm(),
-            "payment_form": payment_form or forms.PaymentForm(initial={"received_on": today}),
             "transitions": [(s, ContractStatus(s).label) for s in TRANSITIONS[contract.status]],
             "editable": editable,
-            "takes_payments": contract.status != ContractStatus.DRAFT,
-            "may_delete_payments": policies.may_delete_payment(actor, contract),
             "plan_input": plan_input + (blanks if editable else []),
             "plan_error": plan_error,
             "max_mb": services.max_attachment_bytes() // (1024 * 1024),
         },
         status=status,
     )
+
+
+def _payments_context(
+    actor: User,
+    contract: Contract,
+    payment_form: forms.PaymentForm | None,
+    refund_form: forms.RefundForm | None,
+    refund_payment_id: int | None,
+) -> dict[str, Any]:
+    """The payments section: each payment with its refunds, and a refund form for each payment that
+    has something left to refund (the one that was refused keeps its input and errors)."""
+    today = timezone.localdate()
+    payments = selectors.contract_payments(actor=actor, contract=contract)
+    for p in payments:
+        if refund_form is not None and p.pk == refund_payment_id:
+            p.refund_form = refund_form  # type: ignore[attr-defined]
+        else:
+            p.refund_form = forms.RefundForm(  # type: ignore[attr-defined]
+                initial={"refunded_on": today, "amount": p.left},  # type: ignore[attr-defined]
+                auto_id=f"id_refund_{p.pk}_%s",
+            )
+    return {
+        "contract": contract,
+        "payments": payments,
+        "refund_payment_id": refund_payment_id,
+        "payment_form": payment_form or forms.PaymentForm(initial={"received_on": today}),
+        "takes_payments": contract.status != ContractStatus.DRAFT,
+        "may_delete_payments": policies.may_delete_payment(actor, contract),
+    }
+
+
+def payments_section(
+    request: HttpRequest, contract: Contract, *, refund_form: forms.RefundForm, refund_payment_id: int
+) -> HttpResponse:
+    context = _payments_context(_actor(request), contract, None, refund_form, refund_payment_id)
+    return render(request, "contracts/payments_section.html", context)
 
 
 @guarded
