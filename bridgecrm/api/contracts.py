@@ -25,6 +25,7 @@ from bridgecrm.contracts.services import refunds as refund_services
 from bridgecrm.core import services as core_services
 from bridgecrm.core.errors import PermissionDenied
 from bridgecrm.core.models import CompanyProfile, ExchangeRate
+from bridgecrm.core.money import quantize
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal
 from bridgecrm.users.models import User
@@ -170,7 +171,8 @@ class PaymentOut(Schema):
     @staticmethod
     def resolve_refunded_amount(obj: Any) -> decimal.Decimal:
         refunded = getattr(obj, "refunded", None)
-        return refunded if refunded is not None else refund_services.refunded_total(obj)
+        total = refunded if refunded is not None else refund_services.refunded_total(obj)
+        return quantize(decimal.Decimal(total), obj.currency)
 
 
 class RefundAllocationOut(Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Any
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from bridgecrm.contracts.views.contracts import (
     query_without,
 )
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from bridgecrm.core.money import quantize
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of as _actor
 from bridgecrm.users.viewtools import guarded, save_form
@@ -189,7 +191,7 @@ def payment_export(request: HttpRequest) -> HttpResponseBase:
             p.contract.customer.name,
             p.currency,
             p.amount,
-            p.refunded,  # type: ignore[attr-defined]
+            quantize(decimal.Decimal(p.refunded), p.currency),  # type: ignore[attr-defined]
             p.method,
             p.reference,
             p.note,
