@@ -41,7 +41,15 @@ def test_refund_from_the_contract_page_with_htmx(company, payment):
     client = signed_in(company.owner)
     url = reverse("contracts:refund_record", args=[payment.contract_id, payment.pk])
     page = client.get(reverse("contracts:contract_detail", args=[payment.contract_id])).content.decode()
-    assert f'hx-post="{url}"' in page and 'id="payments-section"' in page
+    assert f'hx-get="{url}"' in page and f'id="refund-row-{payment.pk}"' in page and 'id="payments-section"' in page
+    # "Refund" fetches the form as a row under the payment; "Cancel" gives the empty row back.
+    row = client.get(url, headers=HTMX).content.decode()
+    assert row.startswith(f'<tr id="refund-row-{payment.pk}" class="refund-form-row">')
+    assert f'hx-post="{url}"' in row and 'value="2500.00"' in row  # what is left, offered
+    assert "hidden" in client.get(url, {"close": "1"}, headers=HTMX).content.decode()
+    # Without JavaScript the link opens the page with that form.
+    page = client.get(reverse("contracts:contract_detail", args=[payment.contract_id]), {"refund": payment.pk})
+    assert f'hx-post="{url}"' in page.content.decode()
     # Refused: the section comes back (200, for htmx to swap) with the error and the input kept.
     response = client.post(url, {"refunded_on": "2026-03-01", "amount": "2500.01", "reason": "Too much"}, headers=HTMX)
     assert response.status_code == 200

@@ -211,6 +211,18 @@ def _payments_context(
     }
 
 
+def refund_form_row(request: HttpRequest, contract: Contract, payment_id: int, *, closed: bool) -> HttpResponse:
+    """The refund form's table row for one payment (or, ``closed``, the empty placeholder row)."""
+    if closed:
+        return HttpResponse(f'<tr id="refund-row-{int(payment_id)}" class="refund-form-row" hidden></tr>')
+    context = _payments_context(_actor(request), contract, None, None, None)
+    payment = next((p for p in context["payments"] if p.pk == payment_id), None)
+    if payment is None or payment.left <= 0:
+        return HttpResponse(f'<tr id="refund-row-{int(payment_id)}" class="refund-form-row" hidden></tr>')
+    context.update(p=payment, form=payment.refund_form)
+    return render(request, "contracts/refund_form_row.html", context)
+
+
 def payments_section(
     request: HttpRequest, contract: Contract, *, refund_form: forms.RefundForm, refund_payment_id: int
 ) -> HttpResponse:
@@ -221,7 +233,9 @@ def payments_section(
 @guarded
 def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     contract = selectors.contract_get(actor=_actor(request), contract_id=contract_id)
-    return detail_page(request, contract)
+    # ``?refund=<payment id>`` opens that payment's refund form (the link's target without htmx).
+    refund_for = _int(request.GET.get("refund"), 0, low=0, high=2**63 - 1)
+    return detail_page(request, contract, refund_payment_id=refund_for or None)
 
 
 @guarded

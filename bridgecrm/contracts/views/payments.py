@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from bridgecrm.contracts import forms, selectors
 from bridgecrm.contracts.services import payments as services
@@ -24,6 +24,7 @@ from bridgecrm.contracts.views.contracts import (
     parse_date,
     payments_section,
     query_without,
+    refund_form_row,
 )
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from bridgecrm.core.money import quantize
@@ -104,15 +105,18 @@ def payment_delete(request: HttpRequest, contract_id: int, payment_id: int) -> H
     return redirect("contracts:contract_detail", contract_id=contract_id)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @guarded
 def refund_record(request: HttpRequest, contract_id: int, payment_id: int) -> HttpResponse:
-    """Record a refund of a payment. From the contract page (htmx): on success the page reloads (the
+    """GET: the refund form as a table row under its payment (htmx; ``close`` gives the empty row
+    back). POST: record a refund. From the contract page (htmx): on success the page reloads (the
     plan's status and the figures change too); a refusal redraws the payments section with the
     form open and its errors, and nothing is saved."""
     actor = _actor(request)
     payment = selectors.payment_get(actor=actor, payment_id=payment_id, contract_id=contract_id)
     contract = selectors.contract_get(actor=actor, contract_id=contract_id)
+    if request.method == "GET":
+        return refund_form_row(request, contract, payment.pk, closed=bool(request.GET.get("close")))
     form = forms.RefundForm(request.POST, auto_id=f"id_refund_{payment.pk}_%s")
     if save_form(form, lambda: refund_services.refund_record(actor=actor, payment=payment, **form.cleaned_data)):
         messages.success(request, _("The refund was recorded."))

@@ -252,6 +252,13 @@ ROWS: list[Case] = [
     ),
     Case(
         C + "refund_record",
+        "GET",
+        url(C + "refund_record", contract_id=contract_pk, payment_id=refunded_payment_pk),
+        # The refund form's row (htmx), for those who see the contract.
+        SEEN_OK,
+    ),
+    Case(
+        C + "refund_record",
         "POST",
         url(C + "refund_record", contract_id=contract_pk, payment_id=refunded_payment_pk),
         # Recording a refund needs what recording a payment needs: seeing the contract.
