@@ -170,3 +170,18 @@ def test_openapi_schema_documents_refunds(company):
     assert "delete" in schema["paths"]["/api/v1/refunds/{refund_id}"]
     assert "get" in schema["paths"]["/api/v1/contracts/{contract_id}/refunds"]
     assert "RefundIn" in schema["components"]["schemas"]
+
+
+def test_a_refund_is_on_the_customers_timeline_and_in_the_audit_search(company, payment):
+    from bridgecrm.core.audit import audited_model_labels
+    from bridgecrm.core.timeline import customer_timeline
+
+    refund_services.refund_record(
+        actor=company.owner, payment=payment, refunded_on=dt.date(2026, 3, 1), amount="100.00", reason="Damaged"
+    )
+    items = customer_timeline(actor=company.owner, customer=payment.contract.customer, limit=20)
+    refund_item = next(i for i in items if i.kind == "refund")
+    assert "CNY 100.00" in str(refund_item.title) and "Damaged" in refund_item.detail
+    stranger = customer_timeline(actor=company.other_rep, customer=payment.contract.customer, limit=20)
+    assert not [i for i in stranger if i.kind == "refund"]
+    assert "contracts.Refund" in audited_model_labels()

@@ -183,3 +183,19 @@ def test_refund_clawback_arithmetic() -> None:
     assert compute.refund_clawback(D("2000.50"), D(3), share, D("220.02"), D("-20.02")) == (D("500.06"), D("-13.64"))
     assert compute.refund_share(D(5), D(0)) == 0
     assert compute.refund_share(D(5), D(4)) == 1
+
+
+def test_the_statement_page_says_which_lines_are_refunds(company: Company) -> None:
+    from django.urls import reverse
+
+    from bridgecrm.conftest import signed_in
+
+    _p1, p2 = example_7(company)
+    services.statement_approve(actor=company.manager_a, statement=generate(company, JULY))
+    refund(p2, "1000.00", dt.date(2026, 8, 12))
+    august = generate(company, AUGUST)
+    page = signed_in(company.manager_a).get(reverse("incentives:statement", kwargs={"statement_id": august.pk}))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert body.count("refund of a payment paid in 2026-07") == 2
+    assert "−10.00" in body or "-10.00" in body
