@@ -167,3 +167,20 @@ def clawback_amount(line_amount: Decimal, earned: Decimal, cap_adjustment: Decim
     if earned <= 0 or cap_adjustment == 0:
         return -line_amount
     return -cents(line_amount * (earned + cap_adjustment) / earned)
+
+
+def refund_share(refunded: Decimal, paid: Decimal) -> Decimal:
+    """The part of a payment a refund gives back (both in the payment's currency), 0…1."""
+    if paid <= 0:
+        return ZERO
+    return min(refunded / paid, Decimal(1))
+
+
+def refund_clawback(
+    base: Decimal, rate: Decimal, share: Decimal, earned: Decimal, cap_adjustment: Decimal
+) -> tuple[Decimal, Decimal]:
+    """(base taken back, amount) for one commission or accelerator line of a refunded payment: the
+    refunded share of the line's base, rounded to the cent, at the line's own rate, scaled like any
+    clawback when the statement that paid it was capped. The amount is negative."""
+    taken = cents(base * share)
+    return taken, clawback_amount(cents(taken * rate / HUNDRED), earned, cap_adjustment)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
 from bridgecrm.activities.services import notification_create
-from bridgecrm.contracts.models import Contract, ContractStatus, Payment
+from bridgecrm.contracts.models import Contract, ContractStatus, Payment, Refund
 from bridgecrm.core import audit
 from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.core.models import CompanyProfile
@@ -366,6 +366,126 @@ def _reversed_lines(user: User, exclude_statement: int | None) -> list[Statement
     )
 
 
+REFUND_REF = "refund:"
+PAID_KINDS = (LineKind.COMMISSION, LineKind.ACCELERATOR)
+
+
+def _refund_clawbacks(
+    user: User, period: Period, statement_id: int, computed: list[StatementLine]
+) -> list[StatementLine]:
+    """Clawback lines for refunds of payments that earned the rep commission (docs/incentives.md,
+    "Refunds"). A refund dated up to the period's end that no other statement has taken yet is taken
+    here: in the statement of its own period when generated in order, else in the next one generated
+    (its own period's statement was approved before the refund was recorded). Each commission or
+    accelerator line of the payment — in this statement (paid in the same period) or in another of
+    the rep's statements — gives a line: the refunded share of its base at its rate, scaled if that
+    statement was capped. A deleted refund whose clawback sits in an approved statement is given
+    back once. Three queries, whatever the number of refunds."""
+    taken = set(
+        StatementLine.objects.filter(statement__user_id=user.pk, source_ref__startswith=REFUND_REF)
+        .exclude(statement_id=statement_id)
+        .values_list("source_ref", flat=True)
+    )
+    here = {row.payment_id: row for row in computed if row.kind in PAID_KINDS and row.payment_id}
+    paid_elsewhere = StatementLine.objects.filter(
+        statement__user_id=user.pk, kind__in=PAID_KINDS, payment_id__isnull=False
+    ).exclude(statement_id=statement_id)
+    refunds = [
+        r
+        for r in Refund.objects.filter(refunded_on__lte=period.end)
+        .filter(Q(payment_id__in=paid_elsewhere.values("payment_id")) | Q(payment_id__in=list(here)))
+        .select_related("payment")
+        .order_by("refunded_on", "pk")
+        if f"{REFUND_REF}{r.pk}" not in taken
+    ]
+    out: list[StatementLine] = []
+    originals: dict[int, list[StatementLine]] = {}
+    for row in computed:
+        if row.kind in PAID_KINDS and row.payment_id:
+            originals.setdefault(row.payment_id, []).append(row)
+    earned_here = sum((row.amount for row in computed if row.kind in PAID_KINDS), Decimal(0))
+    cap_here = sum((row.amount for row in computed if row.kind == LineKind.CAP), Decimal(0))
+    factors: dict[int, tuple[Decimal, Decimal]] = {}
+    elsewhere: dict[int, list[StatementLine]] = {}
+    if refunds:
+        for row in (
+            paid_elsewhere.filter(payment_id__in={r.payment_id for r in refunds})
+            .select_related("statement")
+            .order_by("statement__period_start", "position", "pk")
+        ):
+            assert row.payment_id is not None
+            elsewhere.setdefault(row.payment_id, []).append(row)
+        factors = _cap_factors({row.statement_id for rows in elsewhere.values() for row in rows})
+    for refund in refunds:
+        share = compute.refund_share(refund.amount, refund.payment.amount)
+        if refund.payment_id in originals:
+            pairs = [(row, (earned_here, cap_here), period.code) for row in originals[refund.payment_id]]
+        else:
+            pairs = [
+                (row, factors.get(row.statement_id, (Decimal(0), Decimal(0))), row.statement.period.code)
+                for row in elsewhere.get(refund.payment_id, [])
+            ]
+        for original, (earned, cap), paid_in in pairs:
+            if original.base_amount is None or original.rate is None:
+                continue
+            base, amount = compute.refund_clawback(original.base_amount, original.rate, share, earned, cap)
+            if amount == 0:
+                continue
+            out.append(
+                StatementLine(
+                    kind=LineKind.CLAWBACK,
+                    payment_id=refund.payment_id,
+                    source_ref=f"{REFUND_REF}{refund.pk}",
+                    source_label=original.source_label,
+                    source_date=refund.refunded_on,
+                    base_amount=base,
+                    rate=original.rate,
+                    band=paid_in,
+                    amount=amount,
+                )
+            )
+    out.extend(_deleted_refund_givebacks(user, statement_id))
+    return out
+
+
+def _deleted_refund_givebacks(user: User, statement_id: int) -> list[StatementLine]:
+    """A refund deleted (a correction) after its clawback was approved: the clawback is given back
+    once, as a positive line pointing to it."""
+    given = StatementLine.objects.filter(clawback_of_id=OuterRef("pk")).exclude(statement_id=statement_id)
+    approved = list(
+        StatementLine.objects.filter(
+            statement__user_id=user.pk,
+            statement__status=StatementStatus.APPROVED,
+            kind=LineKind.CLAWBACK,
+            source_ref__startswith=REFUND_REF,
+            clawback_of__isnull=True,  # a give-back line is not given back again
+        )
+        .exclude(Exists(given))
+        .select_related("statement")
+        .order_by("statement__period_start", "position", "pk")
+    )
+    if not approved:
+        return []
+    ids = {int(row.source_ref[len(REFUND_REF) :]) for row in approved if row.source_ref[len(REFUND_REF) :].isdigit()}
+    alive = set(Refund.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    return [
+        StatementLine(
+            kind=LineKind.CLAWBACK,
+            payment_id=row.payment_id,
+            source_ref=row.source_ref,
+            source_label=row.source_label,
+            source_date=row.source_date,
+            base_amount=row.base_amount,
+            rate=row.rate,
+            band=row.statement.period.code,
+            amount=-row.amount,
+            clawback_of=row,
+        )
+        for row in approved
+        if int(row.source_ref[len(REFUND_REF) :] or 0) not in alive
+    ]
+
+
 def _cap_factors(statement_ids: set[int]) -> dict[int, tuple[Decimal, Decimal]]:
     """Per statement: (commission + accelerator earned, cap adjustment)."""
     out: dict[int, tuple[Decimal, Decimal]] = {}
@@ -480,6 +600,7 @@ def _generate(
                     clawback_of=original,
                 )
             )
+        lines.extend(_refund_clawbacks(user, period, statement.pk, lines))
         rules = list(BonusRule.objects.filter(is_active=True))
         for entry in selectors.locked_entries_for(user_id=user.pk, period=period):
             rule = _bonus_for(entry, rules)

@@ -22,7 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind
-from bridgecrm.contracts.models import Payment, PaymentAllocation, PaymentPlanLine
+from bridgecrm.contracts.models import Payment, PaymentAllocation, PaymentPlanLine, Refund, RefundAllocation
 from bridgecrm.core import dates, money
 from bridgecrm.core.periods import Period
 from bridgecrm.core.selectors import rates_on
@@ -164,7 +164,8 @@ def signing_rate(period: Period, ids: Sequence[int], ctx: Context) -> Values:
 
 
 def collected_amount(period: Period, ids: Sequence[int], ctx: Context) -> Values:
-    """Payments received in the period on the rep's contracts (base currency); none: 0."""
+    """Payments received in the period on the rep's contracts less the refunds dated in the period
+    (base currency); none: 0."""
     rows = list(
         Payment.objects.filter(contract__owner_id__in=ids, received_on__gte=period.start, received_on__lte=period.end)
         .order_by()
@@ -172,13 +173,24 @@ def collected_amount(period: Period, ids: Sequence[int], ctx: Context) -> Values
         .annotate(total=Sum("amount"))
         .values_list("contract__owner_id", "currency", "total")
     )
+    rows += [
+        (owner_id, currency, -total)
+        for owner_id, currency, total in Refund.objects.filter(
+            contract__owner_id__in=ids, refunded_on__gte=period.start, refunded_on__lte=period.end
+        )
+        .order_by()
+        .values("contract__owner_id", "currency")
+        .annotate(total=Sum("amount"))
+        .values_list("contract__owner_id", "currency", "total")
+    ]
     found = _base(rows, ctx.rates(period))
     return {u: found.get(u, Decimal("0.00")) for u in ids}
 
 
 def collection_rate(period: Period, ids: Sequence[int], ctx: Context) -> Values:
     """Of the plan lines falling due in the period on the rep's contracts, the share paid by the
-    period's last day (allocations of payments received up to then) ÷ the amount due. None: nothing due."""
+    period's last day (allocations of payments received up to then, less what refunds dated up to
+    then took back from those lines) ÷ the amount due. None: nothing due."""
     due_rows = list(
         PaymentPlanLine.objects.filter(contract__owner_id__in=ids, due_on__gte=period.start, due_on__lte=period.end)
         .order_by()
@@ -198,6 +210,19 @@ def collection_rate(period: Period, ids: Sequence[int], ctx: Context) -> Values:
         .annotate(total=Sum("amount"))
         .values_list("plan_line__contract__owner_id", "plan_line__contract__currency", "total")
     )
+    paid_rows += [
+        (owner_id, currency, -total)
+        for owner_id, currency, total in RefundAllocation.objects.filter(
+            plan_line__contract__owner_id__in=ids,
+            plan_line__due_on__gte=period.start,
+            plan_line__due_on__lte=period.end,
+            refund__refunded_on__lte=period.end,
+        )
+        .order_by()
+        .values("plan_line__contract__owner_id", "plan_line__contract__currency")
+        .annotate(total=Sum("amount"))
+        .values_list("plan_line__contract__owner_id", "plan_line__contract__currency", "total")
+    ]
     rates = ctx.rates(period)
     due, paid = _base(due_rows, rates), _base(paid_rows, rates)
     return {u: (paid.get(u, Decimal(0)) / due[u]).quantize(FOUR, ROUND_HALF_UP) if due.get(u) else None for u in ids}
