@@ -64,6 +64,14 @@ class Product(models.Model):
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
 
+    @property
+    def list_margin_percent(self) -> decimal.Decimal | None:
+        """(list price − unit cost) ÷ list price, in %, one decimal; None when the cost is unknown."""
+        if self.unit_cost is None or not self.list_price:
+            return None
+        margin = (self.list_price - self.unit_cost) * 100 / self.list_price
+        return margin.quantize(decimal.Decimal("0.1"), rounding=decimal.ROUND_HALF_UP)
+
 
 class Pipeline(models.Model):
     name = models.CharField(_("name"), max_length=80, unique=True)
