@@ -720,7 +720,7 @@ def _line_cost(
     if raw is not None and str(raw).strip() != "":
         if not may_cost:
             message = _("You may not see or set costs.")
-            raise PermissionDenied("cost_forbidden", message, details={field: [str(message)]})
+            raise PermissionDenied("forbidden", message)
         from bridgecrm.pipeline.services import clean_cost
 
         return clean_cost(field, raw, currency)

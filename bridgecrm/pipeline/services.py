@@ -167,11 +167,8 @@ def clean_cost(field: str, value: Any, currency: str) -> decimal.Decimal | None:
 
 def _check_cost_write(actor: User, given: bool) -> None:
     if given and not policies.may_view_cost(actor):
-        raise PermissionDenied(
-            "cost_forbidden",
-            _("You may not see or set costs."),
-            details={"unit_cost": [str(_("You may not see or set costs."))]},
-        )
+        # The uniform refusal (code "forbidden", no details), with a message that says why.
+        raise PermissionDenied("forbidden", _("You may not see or set costs."))
 
 
 def _sku_taken(sku: str, exclude: int | None = None) -> bool:

@@ -45,8 +45,8 @@ class ProductsKind(base.Kind):
         """A product's cost is only for holders of ``products.view_cost``: a mapping that writes it is
         refused before any row is read (so no cost reaches the error file either)."""
         if name == "unit_cost" and not may_view_cost(actor):
-            raise PermissionDenied(
-                "cost_forbidden", _("You may not see or set costs."), details={"mapping": ["unit_cost"]}
+            raise ApplicationError(
+                "bad_mapping", _("You may not see or set costs."), details={"mapping": ["unit_cost"]}
             )
 
     def check_actor(self, actor: User) -> None:

@@ -53,7 +53,7 @@ def test_a_cost_column_needs_the_cost_right(company, var) -> None:
     )
     with pytest.raises(ApplicationError) as err:
         run_import(company.admin, "products", path)
-    assert err.value.code == "cost_forbidden"
+    assert err.value.code == "bad_mapping" and str(err.value.message) == "You may not see or set costs."
     assert not Product.objects.filter(sku="LIC-9").exists()
     kind = get_kind("products")
     assert not kind.offers(company.admin, "unit_cost") and kind.offers(company.admin, "list_price")

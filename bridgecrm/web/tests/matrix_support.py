@@ -219,6 +219,7 @@ ROW_MODULES: tuple[str, ...] = (
     "scorecards",
     "targets",
     "incentives",
+    "costs",
 )
 
 
