@@ -56,10 +56,23 @@ def create_demo_incentives(*, today: dt.date) -> dict[str, int]:
             "is_active": False,
         },
     )
+    margin = services.plan_save(
+        actor=admin,
+        values={
+            "name": "毛利提成试点 Margin commission (pilot)",
+            "basis": "margin",
+            "band_mode": "marginal",
+            "bands": [{"from": "0", "rate": "6"}, {"from": "80", "rate": "8"}, {"from": "100", "rate": "10"}],
+        },
+    )
     counts["commission plans"] = CommissionPlan.objects.count()
     rep_role = Role.objects.filter(code="rep").first()
     if rep_role is not None:
         services.plan_assign(actor=admin, plan=plan, role=rep_role, valid_from=start)
+        # One rep pilots the margin plan (a plan given to the rep wins over the role's).
+        pilot = User.objects.filter(is_active=True, role=rep_role).order_by("-pk").first()
+        if pilot is not None:
+            services.plan_assign(actor=admin, plan=margin, user=pilot, valid_from=start)
     services.bonus_rule_create(actor=admin, name="优秀 Excellent", min_total=Decimal(90), amount=Decimal("5000"))
     services.bonus_rule_create(actor=admin, name="良好 Good", min_total=Decimal(80), amount=Decimal("2000"))
     counts["bonus rules"] = BonusRule.objects.count()
