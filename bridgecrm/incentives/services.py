@@ -41,7 +41,7 @@ from bridgecrm.incentives.models import (
     StatementLine,
     StatementStatus,
 )
-from bridgecrm.pipeline.models import Deal, DealStatus
+from bridgecrm.pipeline.models import Deal, DealLine, DealStatus
 from bridgecrm.scorecards.models import Scorecard
 from bridgecrm.targets.models import Measure
 from bridgecrm.targets.selectors import rep_target_amounts
@@ -49,7 +49,6 @@ from bridgecrm.training.models import TrainingCourse
 from bridgecrm.users.models import Role, Team, User
 
 PLAN_FIELDS = ("name", "basis", "band_mode", "bands", "accelerator", "cap", "is_active")
-MARGIN = "margin"
 
 
 def _invalid(field: str, message: Any, code: str = "invalid") -> ApplicationError:
@@ -113,12 +112,6 @@ def clean_bands(raw: Any) -> list[dict[str, str]]:
 
 def clean_plan(values: Mapping[str, Any]) -> dict[str, Any]:
     basis = str(values.get("basis") or "")
-    if basis == MARGIN:
-        raise _invalid(
-            "basis",
-            _("Margin is not available: Bridge keeps no cost for deals or products, so there is no margin to pay on."),
-            "margin_unavailable",
-        )
     if basis not in Basis.values:
         raise _invalid("basis", _("Select a valid choice."))
     mode = str(values.get("band_mode") or BandMode.MARGINAL)
@@ -294,13 +287,71 @@ def _snapshot(plan: CommissionPlan) -> dict[str, Any]:
 
 
 class _Source:
-    def __init__(self, key: str, amount: Decimal, on: dt.date, label: str, deal_id: int | None, payment_id: int | None):
+    def __init__(
+        self,
+        key: str,
+        amount: Decimal,
+        on: dt.date,
+        label: str,
+        deal_id: int | None,
+        payment_id: int | None,
+        progress: Decimal | None = None,
+        unpaid: str | None = None,
+    ):
         self.key, self.amount, self.on, self.label = key, amount, on, label
         self.deal_id, self.payment_id = deal_id, payment_id
+        # Margin plans: the signed amount (what moves attainment), and why a deal is not paid
+        # ("margin_unknown" / "no_margin"), with the first line that has no cost in ``missing_line``.
+        self.progress, self.unpaid, self.missing_line = progress, unpaid, ""
+
+
+def _margin_sources(user: User, period: Period) -> list[_Source]:
+    """Won deals of the period: paid on amount_base − cost_base, measured on amount_base. A deal with
+    an unknown cost (no lines, or a line without a cost) or no positive margin is not paid; it is
+    kept with a reason so the statement can say why. Two queries, whatever the number of deals."""
+    deals = list(
+        Deal.objects.filter(
+            owner_id=user.pk,
+            status=DealStatus.WON,
+            deleted_at__isnull=True,
+            closed_on__gte=period.start,
+            closed_on__lte=period.end,
+            amount_base__gt=0,
+        )
+        .select_related("customer")
+        .order_by("closed_on", "pk")
+    )
+    unknown = [d.pk for d in deals if d.cost_base is None]
+    first_missing: dict[int, str] = {}
+    for deal_id, name in (
+        DealLine.objects.filter(deal_id__in=unknown, unit_cost__isnull=True)
+        .order_by("deal_id", "order", "id")
+        .values_list("deal_id", "name")
+    ):
+        first_missing.setdefault(deal_id, name)
+    out: list[_Source] = []
+    for deal in deals:
+        assert deal.amount_base is not None
+        assert deal.closed_on is not None
+        label = f"{deal.name} · {deal.customer.name}"[:250]
+        margin = None if deal.cost_base is None else deal.amount_base - deal.cost_base
+        source = _Source(
+            f"deal:{deal.pk}", margin if margin is not None and margin > 0 else Decimal(0), deal.closed_on, label,
+            deal.pk, None, progress=deal.amount_base,
+        )  # fmt: skip
+        if margin is None:
+            source.unpaid = "margin_unknown"
+            source.missing_line = first_missing.get(deal.pk, "")
+        elif margin <= 0:
+            source.unpaid = "no_margin"
+        out.append(source)
+    return out
 
 
 def _sources(user: User, period: Period, basis: str, base_currency: str) -> list[_Source]:
     out: list[_Source] = []
+    if basis == Basis.MARGIN:
+        return _margin_sources(user, period)
     if basis == Basis.SIGNED:
         deals = (
             Deal.objects.filter(
@@ -560,12 +611,15 @@ def _generate(
         if plan is not None:
             sources = _sources(user, period, plan.basis, base_currency)
             by_key = {s.key: s for s in sources}
-            measure = Measure.SIGNED_AMOUNT if plan.basis == Basis.SIGNED else Measure.COLLECTED_AMOUNT
+            # A margin plan measures attainment against the signed-amount target (docs/incentives.md).
+            measure = Measure.COLLECTED_AMOUNT if plan.basis == Basis.COLLECTED else Measure.SIGNED_AMOUNT
             target = rep_target_amounts(measure=measure, period=period, user_ids=[user.pk]).get(user.pk)
-            result = compute.commission([compute.Item(s.key, s.amount) for s in sources], target, _rules(plan))
+            items = [compute.Item(s.key, s.amount, s.progress) for s in sources]
+            result = compute.commission(items, target, _rules(plan))
             statement.basis_total = result.basis
             statement.target = target
             statement.attainment = result.attainment
+            unpaid = {s.key: s for s in sources if s.unpaid}
             for computed in result.lines:
                 source = by_key.get(computed.key)
                 lines.append(
@@ -580,6 +634,25 @@ def _generate(
                         rate=computed.rate,
                         band=computed.band,
                         amount=computed.amount,
+                    )
+                )
+            for source in unpaid.values():
+                # Traceable, zero-amount lines saying why a won deal earned nothing: the reason code
+                # in ``band`` ("margin_unknown: <first line without a cost>" or "no_margin").
+                reason = source.unpaid or ""
+                if source.missing_line:
+                    reason = f"{reason}:{source.missing_line}"
+                lines.append(
+                    StatementLine(
+                        kind=LineKind.NOT_PAID,
+                        deal_id=source.deal_id,
+                        source_ref=source.key,
+                        source_label=source.label,
+                        source_date=source.on,
+                        base_amount=source.progress,
+                        rate=None,
+                        band=reason[:40],
+                        amount=Decimal(0),
                     )
                 )
         reversed_lines = _reversed_lines(user, statement.pk)

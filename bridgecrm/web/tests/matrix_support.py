@@ -235,6 +235,7 @@ ROW_MODULES: tuple[str, ...] = (
     "scorecards",
     "targets",
     "incentives",
+    "costs",
 )
 
 
