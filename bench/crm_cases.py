@@ -101,6 +101,7 @@ def _search_ids_sql(vendor: str, text: str, phone: str | None, email: str | None
 
 def crm_cases(ctx: Context) -> list[Case]:
     from django.db.models import Count
+    from django.urls import reverse
 
     from bridgecrm.customers.models import Contact, ContactPhone, Customer
     from bridgecrm.pipeline.models import Deal, Pipeline
@@ -292,6 +293,37 @@ def crm_cases(ctx: Context) -> list[Case]:
                 note="raw SQL: the columns' counts and sums (the cards are a few per column)",
             )
         )
+    # -- cost and margin: the deal page with the most lines, the product list (with cost) ------------
+    # Both are read by the first admin (``products.view_cost``), so the cost columns are rendered.
+    widest = (
+        Deal.objects.filter(deleted_at__isnull=True, lines__isnull=False)
+        .annotate(n=Count("lines"))
+        .order_by("-n", "pk")
+        .values_list("pk", "n")
+        .first()
+    )
+    if widest is not None:
+        cases.append(
+            Case(
+                f"deal page ({widest[1]} lines, cost and margin)",
+                reverse("pipeline:deal_detail", args=[widest[0]]),
+                "SELECT l.id, l.name, l.quantity, l.unit_price, l.discount_percent, l.subtotal, l.unit_cost"
+                ' FROM pipeline_dealline l WHERE l.deal_id = %s ORDER BY l."order", l.id',
+                [widest[0]],
+                budget_ms=LIST_BUDGET_MS,
+                note="raw SQL: the deal's lines with their costs (the page computes margins from them)",
+            )
+        )
+    cases.append(
+        Case(
+            "products: list (with cost and margin %)",
+            reverse("pipeline:products"),
+            "SELECT p.id, p.sku, p.name, p.category, p.unit, p.list_price, p.currency, p.unit_cost"
+            " FROM pipeline_product p WHERE p.is_active ORDER BY p.name, p.id LIMIT %s",
+            [PAGE + 1],
+            budget_ms=LIST_BUDGET_MS,
+        )
+    )
     my_day = _route("activities:my_day")
     tz = zoneinfo.ZoneInfo(rep.time_zone or "Asia/Shanghai")
     today = dt.datetime.now(tz).date()

@@ -18,12 +18,14 @@ from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
 from bridgecrm.contracts import selectors
-from bridgecrm.contracts.models import Contract, ContractStatus, Payment, PaymentMethod
+from bridgecrm.contracts.models import Contract, ContractStatus, Payment, PaymentMethod, Refund
 from bridgecrm.contracts.services import contracts as contract_services
 from bridgecrm.contracts.services import payments as payment_services
+from bridgecrm.contracts.services import refunds as refund_services
 from bridgecrm.core import services as core_services
 from bridgecrm.core.errors import PermissionDenied
 from bridgecrm.core.models import CompanyProfile, ExchangeRate
+from bridgecrm.core.money import quantize
 from bridgecrm.customers.models import Customer
 from bridgecrm.pipeline.models import Deal
 from bridgecrm.users.models import User
@@ -160,10 +162,49 @@ class PaymentOut(Schema):
     recorded_by_id: int
     created_at: dt.datetime
     allocations: list[AllocationOut]
+    refunded_amount: decimal.Decimal = Field(description="the sum of the payment's refunds")
 
     @staticmethod
     def resolve_allocations(obj: Any) -> list[Any]:
         return list(obj.allocations.all())
+
+    @staticmethod
+    def resolve_refunded_amount(obj: Any) -> decimal.Decimal:
+        refunded = getattr(obj, "refunded", None)
+        total = refunded if refunded is not None else refund_services.refunded_total(obj)
+        return quantize(decimal.Decimal(total), obj.currency)
+
+
+class RefundAllocationOut(Schema):
+    plan_line_id: int
+    amount: decimal.Decimal
+
+
+class RefundOut(Schema):
+    id: int
+    payment_id: int
+    contract_id: int
+    refunded_on: dt.date
+    amount: decimal.Decimal = Field(description="in the payment's currency")
+    currency: str
+    reason: str
+    recorded_by_id: int
+    created_at: dt.datetime
+    allocations: list[RefundAllocationOut] = Field(
+        description="what the refund took back from each plan line (those lines are owed again)"
+    )
+
+    @staticmethod
+    def resolve_allocations(obj: Any) -> list[Any]:
+        return list(obj.allocations.all())
+
+
+class RefundIn(BaseModel):
+    refunded_on: IsoDate = Field(description="not before the payment was received, not in the future")
+    amount: decimal.Decimal = Field(
+        ..., gt=0, le=MAX_AMOUNT, description="at most what is left of the payment after its earlier refunds"
+    )
+    reason: str = Field(..., min_length=1, max_length=500, pattern=NO_NUL)
 
 
 class PaymentIn(BaseModel):
@@ -369,6 +410,53 @@ def payment_record(request: HttpRequest, contract_id: int, payload: PaymentIn) -
 def payment_delete(request: HttpRequest, payment_id: int) -> Status[None]:
     actor = _actor(request)
     payment_services.payment_delete(actor=actor, payment=selectors.payment_get(actor=actor, payment_id=payment_id))
+    return Status(204, None)
+
+
+@router.get(
+    "/contracts/{contract_id}/refunds", response={200: list[RefundOut], **ERRORS}, summary="A contract's refunds"
+)
+@paginate(Pagination)
+def refunds_list(request: HttpRequest, contract_id: int) -> Any:
+    actor = _actor(request)
+    contract = selectors.contract_get(actor=actor, contract_id=contract_id)
+    return selectors.refund_list(actor=actor, contract=contract)
+
+
+@router.post(
+    "/payments/{payment_id}/refunds",
+    response={201: RefundOut, **WRITE_ERRORS},
+    summary="Refund (part of) a payment",
+    description=(
+        "Gives back part or all of a payment. The plan lines the payment paid are owed again, latest due "
+        "first; collected figures are net of the refund from its date on. Errors (400): `over_refund`, "
+        "`before_payment`, `future_date`, `reason_required`, `invalid`."
+    ),
+)
+def refund_record(request: HttpRequest, payment_id: int, payload: RefundIn) -> Status[Refund]:
+    actor = _actor(request)
+    payment = selectors.payment_get(actor=actor, payment_id=payment_id)
+    refund = refund_services.refund_record(actor=actor, payment=payment, **payload.model_dump())
+    return Status(201, selectors.refund_get(actor=actor, refund_id=refund.pk))
+
+
+@router.get("/refunds/{refund_id}", response={200: RefundOut, **ERRORS}, summary="A refund")
+def refund_get(request: HttpRequest, refund_id: int) -> Refund:
+    return selectors.refund_get(actor=_actor(request), refund_id=refund_id)
+
+
+@router.delete(
+    "/refunds/{refund_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Delete a refund",
+    description=(
+        "A correction, for the contract owner's manager or an admin (as deleting a payment). Refused "
+        "(`refund_refilled`) when a line it reopened has been paid again since."
+    ),
+)
+def refund_delete(request: HttpRequest, refund_id: int) -> Status[None]:
+    actor = _actor(request)
+    refund_services.refund_delete(actor=actor, refund=selectors.refund_get(actor=actor, refund_id=refund_id))
     return Status(204, None)
 
 

@@ -22,7 +22,8 @@ from bridgecrm.customization import selectors as custom_fields
 from bridgecrm.customization.models import Entity
 from bridgecrm.pipeline import deal_selectors as selectors
 from bridgecrm.pipeline import deals as services
-from bridgecrm.pipeline.models import Competitor, Deal, Stage
+from bridgecrm.pipeline import policies as pipeline_policies
+from bridgecrm.pipeline.models import Competitor, Deal, DealLine, Stage
 from bridgecrm.users.models import Team, User
 
 router = Router(tags=["deals"])
@@ -70,6 +71,13 @@ class DealFiltersIn(Schema):
     )
 
 
+COST_NOTE = "Null when unknown, and always null for callers without the products.view_cost capability."
+
+
+def _sees_cost(context: dict[str, Any]) -> bool:
+    return pipeline_policies.may_view_cost(context["request"].user)
+
+
 class LineOut(Schema):
     id: int
     product_id: int | None
@@ -78,6 +86,21 @@ class LineOut(Schema):
     unit_price: decimal.Decimal
     discount_percent: decimal.Decimal
     subtotal: decimal.Decimal
+    unit_cost: decimal.Decimal | None = Field(None, description=COST_NOTE)
+    cost: decimal.Decimal | None = Field(None, description="quantity × unit cost. " + COST_NOTE)
+    margin: decimal.Decimal | None = Field(None, description="subtotal − cost. " + COST_NOTE)
+
+    @staticmethod
+    def resolve_unit_cost(obj: DealLine, context: dict[str, Any]) -> decimal.Decimal | None:
+        return obj.unit_cost if _sees_cost(context) else None
+
+    @staticmethod
+    def resolve_cost(obj: DealLine, context: dict[str, Any]) -> decimal.Decimal | None:
+        return obj.cost if _sees_cost(context) else None
+
+    @staticmethod
+    def resolve_margin(obj: DealLine, context: dict[str, Any]) -> decimal.Decimal | None:
+        return obj.margin if _sees_cost(context) else None
 
 
 class DealOut(Schema):
@@ -122,10 +145,25 @@ class DealOut(Schema):
 
 class DealDetailOut(DealOut):
     lines: list[LineOut]
+    cost_base: decimal.Decimal | None = Field(None, description="The lines' cost in the base currency. " + COST_NOTE)
+    margin_base: decimal.Decimal | None = Field(None, description="amount_base − cost_base. " + COST_NOTE)
+    margin_percent: decimal.Decimal | None = Field(None, description="margin_base ÷ amount_base, %. " + COST_NOTE)
 
     @staticmethod
     def resolve_lines(obj: Any) -> list[Any]:
         return list(obj.lines.all())
+
+    @staticmethod
+    def resolve_cost_base(obj: Deal, context: dict[str, Any]) -> decimal.Decimal | None:
+        return obj.cost_base if _sees_cost(context) else None
+
+    @staticmethod
+    def resolve_margin_base(obj: Deal, context: dict[str, Any]) -> decimal.Decimal | None:
+        return obj.margin_base if _sees_cost(context) else None
+
+    @staticmethod
+    def resolve_margin_percent(obj: Deal, context: dict[str, Any]) -> decimal.Decimal | None:
+        return obj.margin_percent if _sees_cost(context) else None
 
 
 class DealFields(BaseModel):
@@ -182,6 +220,13 @@ class LineIn(BaseModel):
     quantity: decimal.Decimal = Field(..., gt=0, le=decimal.Decimal("999999999.999"))
     unit_price: decimal.Decimal = Field(..., ge=0, le=MAX_AMOUNT)
     discount_percent: decimal.Decimal = Field(decimal.Decimal(0), ge=0, le=100)
+    unit_cost: decimal.Decimal | None = Field(
+        None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="In the deal's currency; needs products.view_cost. Omitted or null: the cost the same "
+        "line had (same product, or same name), else the product's cost now",
+    )
 
 
 class LinesIn(BaseModel):
@@ -372,6 +417,7 @@ def deal_lines(request: HttpRequest, deal_id: int, payload: LinesIn) -> Deal:
             "quantity": line.quantity,
             "unit_price": line.unit_price,
             "discount_percent": line.discount_percent,
+            "unit_cost": line.unit_cost,
         }
         for line in payload.lines
     ]

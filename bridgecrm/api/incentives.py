@@ -19,7 +19,8 @@ from bridgecrm.api.schemas import ErrorOut, Id
 from bridgecrm.core.errors import PermissionDenied
 from bridgecrm.core.periods import Period
 from bridgecrm.incentives import policies, selectors, services
-from bridgecrm.incentives.models import CommissionPlan, Statement
+from bridgecrm.incentives.models import CommissionPlan, LineKind, Statement
+from bridgecrm.incentives.selectors import unpaid_reason
 from bridgecrm.users.models import User
 
 router = Router(tags=["incentives"])
@@ -66,7 +67,10 @@ class StatementOut(Schema):
 
 class LineOut(Schema):
     position: int
-    kind: str = Field(description="commission, accelerator, cap, clawback or bonus")
+    kind: str = Field(
+        description="commission, accelerator, cap, clawback, bonus or not_paid (a won deal of a margin plan "
+        "that earned nothing; see note)"
+    )
     source_ref: str = Field(description='"deal:12", "payment:7", "evaluation:3"; empty for the cap')
     source_label: str
     source_date: dt.date | None
@@ -77,6 +81,7 @@ class LineOut(Schema):
     rate: Decimal | None = Field(description="% (only with incentives.view_rates)")
     band: str | None = Field(description="only with incentives.view_rates")
     amount: Decimal
+    note: str = Field("", description="why a not_paid line earned nothing, in the caller's language")
 
 
 class StatementDetailOut(StatementOut):
@@ -91,7 +96,10 @@ class BandOut(Schema):
 class PlanOut(Schema):
     id: int
     name: str
-    basis: str = Field(description="signed (won deals) or collected (payments); margin is not available")
+    basis: str = Field(
+        description="signed (won deals), collected (payments) or margin (won deals: amount − cost; "
+        "attainment on the signed amount)"
+    )
     band_mode: str = Field(description="marginal (tiered) or whole (retroactive)")
     bands: list[BandOut]
     accelerator: Decimal
@@ -144,8 +152,9 @@ def _detail(actor: User, s: Statement) -> dict[str, Any]:
             "clawback_of_statement_id": line.clawback_of.statement_id if line.clawback_of else None,
             "base_amount": line.base_amount,
             "rate": line.rate if rates else None,
-            "band": line.band if rates else None,
+            "band": (line.band if line.kind != LineKind.NOT_PAID else "") if rates else None,
             "amount": line.amount,
+            "note": unpaid_reason(line.band) if line.kind == LineKind.NOT_PAID else "",
         }
         for line in selectors.statement_lines(s)
     ]

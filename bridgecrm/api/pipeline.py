@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.schemas import NO_NUL, ErrorOut
-from bridgecrm.pipeline import gates, selectors, services
+from bridgecrm.pipeline import gates, policies, selectors, services
 from bridgecrm.pipeline.models import Pipeline, Product, Stage
 from bridgecrm.users.models import User
 
@@ -46,6 +46,15 @@ class ProductOut(Schema):
     list_price: decimal.Decimal
     currency: str
     is_active: bool
+    unit_cost: decimal.Decimal | None = Field(
+        None,
+        description="What one unit costs, in the product's currency; null when unknown, and always null "
+        "for callers without the products.view_cost capability",
+    )
+
+    @staticmethod
+    def resolve_unit_cost(obj: Product, context: dict[str, Any]) -> decimal.Decimal | None:
+        return obj.unit_cost if policies.may_view_cost(context["request"].user) else None
 
 
 class ProductFields(BaseModel):
@@ -55,6 +64,9 @@ class ProductFields(BaseModel):
     list_price: decimal.Decimal | None = Field(None, ge=0, le=MAX_PRICE)
     currency: str | None = Field(None, min_length=3, max_length=3, pattern=NO_NUL)
     is_active: bool | None = None
+    unit_cost: decimal.Decimal | None = Field(
+        None, ge=0, le=MAX_PRICE, description="Needs products.view_cost; in a PATCH, null sets it to unknown"
+    )
 
 
 class ProductIn(ProductFields):
@@ -149,7 +161,10 @@ def product_detail(request: HttpRequest, product_id: int) -> Product:
 def product_update(request: HttpRequest, product_id: int, payload: ProductPatch) -> Product:
     actor = _actor(request)
     product = selectors.product_get(actor=actor, product_id=product_id)
-    return services.product_update(actor=actor, product=product, **payload.model_dump(exclude_none=True))
+    changes = payload.model_dump(exclude_none=True)
+    if "unit_cost" in payload.model_fields_set:  # an explicit null: the cost becomes unknown
+        changes["unit_cost"] = payload.unit_cost
+    return services.product_update(actor=actor, product=product, **changes)
 
 
 @router.delete("/products/{product_id}", response={204: None, **ERRORS}, summary="Deactivate a product")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, StrictBool
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
-from bridgecrm.api.schemas import NO_NUL, ErrorOut, Id
+from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
 from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers.models import Customer
@@ -118,7 +118,7 @@ class SessionIn(BaseModel):
 
 
 class SessionFiltersIn(Schema):
-    course: int | None = Field(None, ge=1)
+    course: int | None = Field(None, ge=1, le=MAX_ID)
     when: Literal["", "upcoming", "past"] = ""
 
 
@@ -142,8 +142,8 @@ class RecordIn(BaseModel):
 
 
 class EnrolmentFiltersIn(Schema):
-    user_id: int | None = Field(None, ge=1)
-    session_id: int | None = Field(None, ge=1)
+    user_id: int | None = Field(None, ge=1, le=MAX_ID)
+    session_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class KpiIO(BaseModel):

@@ -12,7 +12,7 @@ class ContractsConfig(AppConfig):
 
         register_audited(
             "contracts.Quote", "contracts.Contract", "contracts.PaymentPlanLine", "contracts.Payment",
-            "contracts.DocumentSettings",
+            "contracts.Refund", "contracts.DocumentSettings",
         )  # fmt: skip
         from bridgecrm.contracts.timeline_money import register_money_sources
 

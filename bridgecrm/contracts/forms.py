@@ -129,6 +129,12 @@ class PaymentForm(BridgeForm):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
 
+class RefundForm(BridgeForm):
+    refunded_on = forms.DateField(label=_("Refunded on"), widget=DATE)
+    amount = forms.DecimalField(label=_("Amount"), **AMOUNT)  # type: ignore[arg-type]
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
 class PaymentFilterForm(BridgeForm):
     q = forms.CharField(
         label=_("Search"),

@@ -362,3 +362,60 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_id} → {self.plan_line_id}: {self.amount}"
+
+
+class RefundQuerySet(CustomerScopedQuerySet["Refund"]):
+    customer_lookup = "contract__customer"
+
+
+class Refund(models.Model):
+    """Money given back (退款) on a payment, in the payment's currency. The refunds of a payment add up
+    to at most its amount. A refund takes back what the payment paid on its plan lines, latest due
+    first (``RefundAllocation``), so those lines are owed again; collected figures are net of refunds,
+    each refund counting on ``refunded_on``. ``contract`` and ``currency`` repeat the payment's so that
+    period sums per owner read the covering index alone, as they do for payments."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment"))
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("contract"))
+    refunded_on = models.DateField(_("refunded on"))
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=500)
+    recorded_by = models.ForeignKey("users.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False)
+
+    objects = RefundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-refunded_on", "-id"]
+        indexes = [
+            # Sums of a period per owner or customer (targets, scorecards, tiers, commissions,
+            # collections) read this index alone: the date, then what they group and add up.
+            models.Index(
+                fields=["refunded_on", "payment", "contract", "currency", "amount"], name="refund_refunded_cover"
+            ),
+            models.Index(fields=["contract", "-refunded_on"], name="refund_contract"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} {self.refunded_on} −{self.amount}"
+
+
+class RefundAllocation(models.Model):
+    """What a refund took back from one plan line (that line's allocation of the refunded payment)."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="allocations")
+    plan_line = models.ForeignKey(PaymentPlanLine, on_delete=models.PROTECT, related_name="refund_allocations")
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_allocation_amount_positive"),
+            models.UniqueConstraint(fields=["refund", "plan_line"], name="refund_allocation_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id} ← {self.plan_line_id}: {self.amount}"

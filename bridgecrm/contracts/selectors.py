@@ -29,6 +29,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -36,6 +37,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +47,7 @@ from bridgecrm.contracts.models import (
     ContractStatus,
     Payment,
     PaymentPlanLine,
+    Refund,
 )
 from bridgecrm.contracts.services.payments import LINE_STATUS_LABELS, line_status
 from bridgecrm.core.errors import NotFound
@@ -56,6 +59,7 @@ from bridgecrm.users.models import User
 
 AMOUNT = DecimalField(max_digits=18, decimal_places=2)
 RATE = DecimalField(max_digits=20, decimal_places=10)
+MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 SORTS: dict[str, tuple[str, bool]] = {
     "-created": ("created_at", True),
@@ -248,9 +252,25 @@ def payment_list(*, actor: User, filters: PaymentFilters | None = None) -> Query
     if f.received_to is not None:
         qs = qs.filter(received_on__lte=f.received_to)
     field_name, descending = PAYMENT_SORTS.get(f.sort, PAYMENT_SORTS["-received"])
-    return qs.select_related("contract", "contract__customer", "contract__owner", "recorded_by").order_by(
-        *total_order(Payment, field_name, descending=descending)
+    return (
+        qs.select_related("contract", "contract__customer", "contract__owner", "recorded_by")
+        .annotate(refunded=refunded_expression())
+        .annotate(net=ExpressionWrapper(F("amount") - F("refunded"), output_field=MONEY))
+        .order_by(*total_order(Payment, field_name, descending=descending))
     )
+
+
+def refunded_expression() -> Coalesce:
+    """What has been refunded of each payment (0 when nothing): a correlated sum on the refund's
+    payment index, evaluated only for the rows of the page."""
+    total = (
+        Refund.objects.filter(payment_id=OuterRef("pk"))
+        .order_by()
+        .values("payment_id")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    return Coalesce(Subquery(total, output_field=MONEY), Value(decimal.Decimal(0), output_field=MONEY))
 
 
 def payment_get(*, actor: User, payment_id: int, contract_id: int | None = None) -> Payment:
@@ -266,13 +286,44 @@ def payment_get(*, actor: User, payment_id: int, contract_id: int | None = None)
 
 
 def contract_payments(*, actor: User, contract: Contract) -> list[Payment]:
-    return list(
+    """The contract's payments, newest first, each with its allocations and its refunds (newest
+    first) prefetched and ``refunded`` / ``left`` (what may still be refunded) set."""
+    payments = list(
         Payment.objects.visible_to(actor)
         .filter(contract=contract)
         .select_related("recorded_by")
-        .prefetch_related("allocations__plan_line")
+        .prefetch_related(
+            "allocations__plan_line",
+            Prefetch("refunds", queryset=Refund.objects.select_related("recorded_by").order_by("-refunded_on", "-id")),
+        )
         .order_by("-received_on", "-id")
     )
+    for p in payments:
+        refunded = sum((r.amount for r in p.refunds.all()), decimal.Decimal(0))
+        p.refunded = refunded  # type: ignore[attr-defined]
+        p.left = p.amount - refunded  # type: ignore[attr-defined]
+    return payments
+
+
+def refund_get(*, actor: User, refund_id: int, contract_id: int | None = None) -> Refund:
+    if not _valid_id(refund_id) or (contract_id is not None and not _valid_id(contract_id)):
+        raise _not_found()
+    qs = Refund.objects.visible_to(actor)
+    if contract_id is not None:
+        qs = qs.filter(contract_id=contract_id)
+    refund = qs.select_related("contract", "payment").filter(pk=refund_id).first()
+    if refund is None:
+        raise _not_found()
+    return refund
+
+
+def refund_list(*, actor: User, contract: Contract | None = None, payment: Payment | None = None) -> QuerySet[Refund]:
+    qs = Refund.objects.visible_to(actor)
+    if contract is not None:
+        qs = qs.filter(contract=contract)
+    if payment is not None:
+        qs = qs.filter(payment=payment)
+    return qs.prefetch_related("allocations").order_by("-refunded_on", "-id")
 
 
 # ---- converting grouped sums to the base currency ------------------------------------------------
@@ -473,7 +524,8 @@ class CollectionRow:
     contract_amount: decimal.Decimal  # contracts signed in the period
     received_on_contracts: decimal.Decimal  # received so far on those contracts
     rate_of_amount: decimal.Decimal | None
-    received_in_period: decimal.Decimal  # every payment received in the period
+    received_in_period: decimal.Decimal  # every payment received in the period, less the period's refunds
+    refunded_in_period: decimal.Decimal = decimal.Decimal(0)  # refunds dated in the period
 
 
 @dataclass
@@ -543,9 +595,20 @@ def collections(
         date_path="received_on",
         base=base,
     )
+    # A refund counts on its own date (a March refund of a January payment lowers March), at that
+    # date's rate.
+    refunds = Refund.objects.visible_to(actor).filter(refunded_on__gte=date_from, refunded_on__lte=date_to)
+    refund_sums, missing_d = _grouped_in_base(
+        refunds,
+        keys=_prefixed("contract__", paths),
+        sums={"refunded": F("amount")},
+        currency_path="currency",
+        date_path="refunded_on",
+        base=base,
+    )
     labels: dict[Any, str] = {}
     merged: dict[Any, dict[str, decimal.Decimal]] = {}
-    for source in (due_sums, amount_sums, paid_sums):
+    for source in (due_sums, amount_sums, paid_sums, refund_sums):
         for (key, label, fallback), cell in source.items():
             labels[key] = label or fallback or str(_("(no team)"))
             target = merged.setdefault(key, defaultdict(lambda: decimal.Decimal(0)))
@@ -566,7 +629,8 @@ def collections(
             contract_amount=amount,
             received_on_contracts=received,
             rate_of_amount=_ratio(received, amount),
-            received_in_period=quantize(cell["paid"], base),
+            received_in_period=quantize(cell["paid"] - cell["refunded"], base),
+            refunded_in_period=quantize(cell["refunded"], base),
         )
 
     rows = [make(key, labels[key], cell) for key, cell in merged.items()]
@@ -582,5 +646,5 @@ def collections(
         date_to=date_to,
         rows=rows,
         total=make(None, str(_("Total")), grand),
-        missing_rates=sorted(missing_a | missing_b | missing_c),
+        missing_rates=sorted(missing_a | missing_b | missing_c | missing_d),
     )

@@ -8,7 +8,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from bridgecrm.contracts.models import Contract, Payment
+from bridgecrm.contracts.models import Contract, Payment, Refund
 from bridgecrm.core.timeline import TimelineItem, register_customer_timeline
 
 
@@ -52,6 +52,29 @@ def payment_items(*, actor: Any, customer: Any, before: dt.datetime | None, limi
     ]
 
 
+def refund_items(*, actor: Any, customer: Any, before: dt.datetime | None, limit: int) -> list[TimelineItem]:
+    qs = (
+        Refund.objects.visible_to(actor)
+        .filter(contract__customer_id=customer.pk)
+        .select_related("contract", "recorded_by")
+    )
+    if before is not None:
+        qs = qs.filter(created_at__lt=before)
+    return [
+        TimelineItem(
+            at=r.created_at,
+            kind="refund",
+            title=_("Refund: %(amount)s") % {"amount": f"{r.currency} {r.amount:,}"},
+            url=reverse("contracts:contract_detail", args=[r.contract_id]),
+            detail=f"{r.contract.number} · {r.refunded_on.isoformat()} · {r.reason}",
+            by=r.recorded_by.display_name,
+            icon="payment",
+        )
+        for r in qs.order_by("-created_at", "-id")[:limit]
+    ]
+
+
 def register_money_sources() -> None:
     register_customer_timeline("contract", contract_items)
     register_customer_timeline("payment", payment_items)
+    register_customer_timeline("refund", refund_items)

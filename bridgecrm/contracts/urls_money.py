@@ -29,6 +29,16 @@ urlpatterns: list[URLPattern] = [
         payments.payment_delete,
         name="payment_delete",
     ),
+    path(
+        "contracts/<int:contract_id>/payments/<int:payment_id>/refunds/",
+        payments.refund_record,
+        name="refund_record",
+    ),
+    path(
+        "contracts/<int:contract_id>/refunds/<int:refund_id>/delete/",
+        payments.refund_delete,
+        name="refund_delete",
+    ),
     path("payments/", payments.payment_list, name="payments"),
     path("payments/export/", payments.payment_export, name="payments_export"),
     path("collections/", payments.collections, name="collections"),

@@ -143,6 +143,7 @@ def _columns(
                 _("Two columns are mapped to “%(field)s”.") % {"field": target[:80]},
                 details={"mapping": [target]},
             )
+        kind.check_target(job.created_by, target)
         targets.add(target)
         pairs.append((index[column], target))
     missing = [str(t.label) for t in kind.targets if t.required and t.name not in targets]

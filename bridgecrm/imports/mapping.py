@@ -151,6 +151,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "summary": ("跟进内容", "内容", "摘要", "主题", "Subject", "Summary", "Activity Subject"),
     "sku": ("编码", "编号", "产品编码", "产品编号", "货号", "SKU", "Product Code", "Code"),
     "list_price": ("单价", "价格", "售价", "标准价", "List Price", "Unit Price", "Price"),
+    "unit_cost": ("成本", "单位成本", "成本价", "进价", "采购价", "Unit Cost", "Cost", "Cost Price"),
     "unit": ("单位", "计量单位", "Unit", "Quantity Unit Of Measure"),
     "category": ("分类", "类别", "产品分类", "Category", "Product Family", "Family"),
     "contract": ("合同", "合同编号", "合同号", "Contract", "Contract Number"),

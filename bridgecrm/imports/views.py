@@ -82,7 +82,10 @@ def upload(request: HttpRequest) -> HttpResponse:
 def _targets(job: ImportJob, *, mark_required: bool = False) -> list[tuple[str, str]]:
     """(field, label) for each field of the kind; "*" after required ones on the mapping form."""
     out = []
+    kind = kinds.get_kind(job.kind)
     for target in kinds.target_fields(job.kind):
+        if not kind.offers(job.created_by, target.name):
+            continue
         label = str(target.label)
         out.append((target.name, f"{label} *" if mark_required and target.required else label))
     return out
@@ -101,7 +104,7 @@ def _initial(actor: User, job: ImportJob) -> tuple[dict[str, Any], str]:
         chosen = mapping.suggest(
             job.kind,
             headers,
-            list(kind.targets),
+            [t for t in kind.targets if kind.offers(actor, t.name)],
             kinds.custom_fields_of(kind),
             saved=saved.mapping if saved is not None else None,
         )

@@ -13,6 +13,9 @@ rep's target. Attainment at any point is the running total ÷ target.
 - **Cap**: if commission and accelerator lines together exceed the cap, one cap line brings them
   down to it.
 
+A margin plan pays on each deal's margin but moves attainment by its signed amount: the deal's
+margin is split across bands in proportion to the slices of its signed amount (``Item.progress``).
+
 Every line is rounded to the cent (half up) on its own; the statement's total is the sum of its
 lines, so lines add up to the total exactly. Without a target (or a zero target) attainment is
 unknown: everything is paid at the first band's rate and no accelerator applies.
@@ -51,7 +54,14 @@ class Rules:
 @dataclass(frozen=True)
 class Item:
     key: str  # "deal:12" or "payment:7"
-    amount: Decimal
+    amount: Decimal  # what is paid on
+    # What the item adds to the running total against the target, when it differs from ``amount``
+    # (a margin plan pays on the margin but measures attainment on the signed amount).
+    progress: Decimal | None = None
+
+    @property
+    def moves(self) -> Decimal:
+        return self.amount if self.progress is None else self.progress
 
 
 @dataclass(frozen=True)
@@ -112,25 +122,31 @@ def commission(items: Sequence[Item], target: Decimal | None, rules: Rules) -> R
     result = Result(basis=basis, attainment=None)
     if target is None or target <= 0:
         for item in items:
+            if item.progress is not None and item.amount <= 0:
+                continue
             result.lines.append(
                 Line("commission", item.key, item.amount, bands[0].rate, band_label(bands, 0),
                      cents(item.amount * bands[0].rate / HUNDRED))
             )  # fmt: skip
         return _capped(result, rules)
-    result.attainment = cents(basis / target * HUNDRED)
+    measured = sum((i.moves for i in items), ZERO)
+    result.attainment = cents(measured / target * HUNDRED)
     boundaries = [target * b.start / HUNDRED for b in bands]
-    whole_index = _band_index(bands, basis / target * HUNDRED)
+    whole_index = _band_index(bands, measured / target * HUNDRED)
     running = ZERO
     for item in items:
-        low, high = running, running + item.amount
+        low, high = running, running + item.moves
         running = high
+        if item.progress is not None and item.amount <= 0:
+            continue  # counts towards attainment, earns nothing (a deal without a positive margin)
         if rules.whole:
-            per_band = {whole_index: item.amount}
+            per_band = {whole_index: item.moves}
         else:
             per_band = {}
             for a, b in _segments(low, high, boundaries):
                 index = _band_index(bands, a / target * HUNDRED)
                 per_band[index] = per_band.get(index, ZERO) + (b - a)
+        per_band = _paid_parts(item, per_band)
         for index, base in sorted(per_band.items()):
             rate = bands[index].rate
             result.lines.append(
@@ -145,6 +161,7 @@ def commission(items: Sequence[Item], target: Decimal | None, rules: Rules) -> R
                 for a, b in _segments(above_low, high, boundaries):
                     index = _band_index(bands, a / target * HUNDRED)
                     per_band_above[index] = per_band_above.get(index, ZERO) + (b - a)
+            per_band_above = _paid_parts(item, per_band_above)
             for index, base in sorted(per_band_above.items()):
                 rate = bands[index].rate * (rules.accelerator - 1)
                 result.lines.append(
@@ -152,6 +169,26 @@ def commission(items: Sequence[Item], target: Decimal | None, rules: Rules) -> R
                          cents(base * rate / HUNDRED))
                 )  # fmt: skip
     return _capped(result, rules)
+
+
+def _paid_parts(item: Item, parts: dict[int, Decimal]) -> dict[int, Decimal]:
+    """The parts of ``item.amount`` paid in each band when attainment moves by ``item.progress``:
+    each band gets the share of the amount that its slice is of the progress, rounded to the cent,
+    the last band the rest (so the parts add up exactly). Without a separate progress: unchanged."""
+    if item.progress is None or item.progress == item.amount or item.progress <= 0:
+        return parts
+    out: dict[int, Decimal] = {}
+    ordered = sorted(parts.items())
+    paid = ZERO
+    share_total = sum(parts.values(), ZERO)
+    whole = cents(item.amount * share_total / item.progress)
+    for n, (index, part) in enumerate(ordered):
+        if n + 1 < len(ordered):
+            out[index] = cents(item.amount * part / item.progress)
+            paid += out[index]
+        else:
+            out[index] = whole - paid
+    return out
 
 
 def _capped(result: Result, rules: Rules) -> Result:
@@ -167,3 +204,20 @@ def clawback_amount(line_amount: Decimal, earned: Decimal, cap_adjustment: Decim
     if earned <= 0 or cap_adjustment == 0:
         return -line_amount
     return -cents(line_amount * (earned + cap_adjustment) / earned)
+
+
+def refund_share(refunded: Decimal, paid: Decimal) -> Decimal:
+    """The part of a payment a refund gives back (both in the payment's currency), 0…1."""
+    if paid <= 0:
+        return ZERO
+    return min(refunded / paid, Decimal(1))
+
+
+def refund_clawback(
+    base: Decimal, rate: Decimal, share: Decimal, earned: Decimal, cap_adjustment: Decimal
+) -> tuple[Decimal, Decimal]:
+    """(base taken back, amount) for one commission or accelerator line of a refunded payment: the
+    refunded share of the line's base, rounded to the cent, at the line's own rate, scaled like any
+    clawback when the statement that paid it was capped. The amount is negative."""
+    taken = cents(base * share)
+    return taken, clawback_amount(cents(taken * rate / HUNDRED), earned, cap_adjustment)

@@ -8,9 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import Count
+
 from bridgecrm.core.periods import Period, PeriodKind
 from bridgecrm.incentives import policies, selectors, services
 from bridgecrm.incentives.models import BonusRule, CommissionPlan, StatementStatus
+from bridgecrm.pipeline.models import Deal, DealStatus
 from bridgecrm.training.models import TrainingCourse
 from bridgecrm.users.capabilities import APPROVE_STATEMENTS, MANAGE_INCENTIVES
 from bridgecrm.users.models import Role, User
@@ -56,10 +59,33 @@ def create_demo_incentives(*, today: dt.date) -> dict[str, int]:
             "is_active": False,
         },
     )
+    margin = services.plan_save(
+        actor=admin,
+        values={
+            "name": "毛利提成试点 Margin commission (pilot)",
+            "basis": "margin",
+            "band_mode": "marginal",
+            "bands": [{"from": "0", "rate": "6"}, {"from": "80", "rate": "8"}, {"from": "100", "rate": "10"}],
+        },
+    )
     counts["commission plans"] = CommissionPlan.objects.count()
     rep_role = Role.objects.filter(code="rep").first()
     if rep_role is not None:
         services.plan_assign(actor=admin, plan=plan, role=rep_role, valid_from=start)
+        # One rep pilots the margin plan (a plan given to the rep wins over the role's): the one with
+        # the most won deals whose margin is unknown (a line without a cost), so the demo statements
+        # show why such deals are not paid; else the last rep.
+        role_reps = User.objects.filter(is_active=True, role=rep_role)
+        unknown = (
+            Deal.objects.filter(status=DealStatus.WON, cost_base__isnull=True, lines__isnull=False, owner__in=role_reps)
+            .values("owner_id")
+            .annotate(n=Count("id", distinct=True))
+            .order_by("-n", "owner_id")
+            .first()
+        )
+        pilot = role_reps.filter(pk=unknown["owner_id"]).first() if unknown else role_reps.order_by("-pk").first()
+        if pilot is not None:
+            services.plan_assign(actor=admin, plan=margin, user=pilot, valid_from=start)
     services.bonus_rule_create(actor=admin, name="优秀 Excellent", min_total=Decimal(90), amount=Decimal("5000"))
     services.bonus_rule_create(actor=admin, name="良好 Good", min_total=Decimal(80), amount=Decimal("2000"))
     counts["bonus rules"] = BonusRule.objects.count()

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from bridgecrm.core.exports import ILLEGAL_CHARACTERS_RE, neutralise
 from bridgecrm.incentives.models import LineKind, Statement, StatementLine
+from bridgecrm.incentives.selectors import unpaid_reason
 
 
 def _cell(value: Any) -> Any:
@@ -72,13 +73,17 @@ def payroll_workbook(statements: Sequence[Statement], lines: Sequence[StatementL
             s.period.code,
             line.position,
             line.get_kind_display(),
-            _cell(line.source_label),
+            _cell(
+                line.source_label
+                if line.kind != LineKind.NOT_PAID
+                else f"{line.source_label} — {unpaid_reason(line.band)}"
+            ),
             line.source_ref,
             line.source_date,
             line.base_amount,
         ]
         if show_rates:
-            row += [line.rate, _cell(line.band)]
+            row += [line.rate, _cell(line.band if line.kind != LineKind.NOT_PAID else "")]
         detail.append([*row, line.amount])
     buffer = io.BytesIO()
     book.save(buffer)

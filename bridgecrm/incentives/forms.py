@@ -47,8 +47,11 @@ class PlanForm(BridgeForm):
     name = forms.CharField(label=_("Name"), max_length=120)
     basis = forms.ChoiceField(
         label=_("Basis"),
-        choices=[*Basis.choices, ("margin", _("Margin (not available: no cost data)"))],
-        help_text=_("Margin needs the cost of deals or products, which Bridge does not keep."),
+        choices=Basis.choices,
+        help_text=_(
+            "Margin: won deals' amount minus the cost of their lines; deals with an unknown cost are not paid. "
+            "Attainment is measured on the signed amount against the signed-amount target."
+        ),
     )
     band_mode = forms.ChoiceField(label=_("How bands apply"), choices=BandMode.choices)
     accelerator = forms.DecimalField(label=_("Accelerator above target (×)"), max_digits=5, decimal_places=2, initial=1)

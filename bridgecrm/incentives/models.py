@@ -1,8 +1,8 @@
 """Commissions (提成), bonuses (奖金) and promotion criteria (晋升).
 
-- A ``CommissionPlan`` says what is paid on: the signed amount (won deals, in the base currency) or
-  the collected amount (payments received). Margin is not offered: Bridge keeps no cost of deals or
-  products, so a margin would be invented (see docs/incentives.md). Rates come by attainment band
+- A ``CommissionPlan`` says what is paid on: the signed amount (won deals, in the base currency),
+  the collected amount (payments received) or the margin (won deals: amount − cost of their lines;
+  a deal whose margin is unknown is listed as not paid, never given a cost of 0). Rates come by attainment band
   (actual ÷ the rep's target), either marginal (each part of the amount at its band's rate) or
   whole (the band the final attainment reaches sets one rate for everything); an accelerator
   multiplies the rate on the part above the target; a cap limits commission per statement.
@@ -29,6 +29,7 @@ from bridgecrm.core.periods import Period, PeriodKind
 class Basis(models.TextChoices):
     SIGNED = "signed", _("Signed amount (won deals)")
     COLLECTED = "collected", _("Collected amount (payments received)")
+    MARGIN = "margin", _("Margin (won deals: amount − cost)")
 
 
 class BandMode(models.TextChoices):
@@ -218,6 +219,7 @@ class LineKind(models.TextChoices):
     CAP = "cap", _("Cap adjustment")
     CLAWBACK = "clawback", _("Clawback")
     BONUS = "bonus", _("Bonus")
+    NOT_PAID = "not_paid", _("Not paid")
 
 
 class StatementLine(models.Model):

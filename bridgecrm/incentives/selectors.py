@@ -283,3 +283,16 @@ def describe(line: StatementLine) -> dict[str, Any]:
             "contract_id": line.payment.contract_id if line.payment else None,
         }
     return {"kind": "", "id": None}
+
+
+def unpaid_reason(band: str) -> str:
+    """Why a "not paid" statement line earned nothing, in the reader's language, from the reason code
+    the generator stored in its ``band`` ("margin_unknown:<first line without a cost>", "no_margin")."""
+    from django.utils.translation import gettext
+
+    code, _sep, line = (band or "").partition(":")
+    if code == "no_margin":
+        return gettext("not paid: no positive margin (cost at or above the amount)")
+    if line:
+        return gettext("not paid: margin unknown (no cost on line “%(line)s”)") % {"line": line}
+    return gettext("not paid: margin unknown (the deal has no product lines)")

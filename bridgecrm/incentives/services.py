@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import NotificationKind
 from bridgecrm.activities.services import notification_create
-from bridgecrm.contracts.models import Contract, ContractStatus, Payment
+from bridgecrm.contracts.models import Contract, ContractStatus, Payment, Refund
 from bridgecrm.core import audit
 from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.core.models import CompanyProfile
@@ -41,7 +41,7 @@ from bridgecrm.incentives.models import (
     StatementLine,
     StatementStatus,
 )
-from bridgecrm.pipeline.models import Deal, DealStatus
+from bridgecrm.pipeline.models import Deal, DealLine, DealStatus
 from bridgecrm.scorecards.models import Scorecard
 from bridgecrm.targets.models import Measure
 from bridgecrm.targets.selectors import rep_target_amounts
@@ -49,7 +49,6 @@ from bridgecrm.training.models import TrainingCourse
 from bridgecrm.users.models import Role, Team, User
 
 PLAN_FIELDS = ("name", "basis", "band_mode", "bands", "accelerator", "cap", "is_active")
-MARGIN = "margin"
 
 
 def _invalid(field: str, message: Any, code: str = "invalid") -> ApplicationError:
@@ -113,12 +112,6 @@ def clean_bands(raw: Any) -> list[dict[str, str]]:
 
 def clean_plan(values: Mapping[str, Any]) -> dict[str, Any]:
     basis = str(values.get("basis") or "")
-    if basis == MARGIN:
-        raise _invalid(
-            "basis",
-            _("Margin is not available: Bridge keeps no cost for deals or products, so there is no margin to pay on."),
-            "margin_unavailable",
-        )
     if basis not in Basis.values:
         raise _invalid("basis", _("Select a valid choice."))
     mode = str(values.get("band_mode") or BandMode.MARGINAL)
@@ -294,13 +287,71 @@ def _snapshot(plan: CommissionPlan) -> dict[str, Any]:
 
 
 class _Source:
-    def __init__(self, key: str, amount: Decimal, on: dt.date, label: str, deal_id: int | None, payment_id: int | None):
+    def __init__(
+        self,
+        key: str,
+        amount: Decimal,
+        on: dt.date,
+        label: str,
+        deal_id: int | None,
+        payment_id: int | None,
+        progress: Decimal | None = None,
+        unpaid: str | None = None,
+    ):
         self.key, self.amount, self.on, self.label = key, amount, on, label
         self.deal_id, self.payment_id = deal_id, payment_id
+        # Margin plans: the signed amount (what moves attainment), and why a deal is not paid
+        # ("margin_unknown" / "no_margin"), with the first line that has no cost in ``missing_line``.
+        self.progress, self.unpaid, self.missing_line = progress, unpaid, ""
+
+
+def _margin_sources(user: User, period: Period) -> list[_Source]:
+    """Won deals of the period: paid on amount_base − cost_base, measured on amount_base. A deal with
+    an unknown cost (no lines, or a line without a cost) or no positive margin is not paid; it is
+    kept with a reason so the statement can say why. Two queries, whatever the number of deals."""
+    deals = list(
+        Deal.objects.filter(
+            owner_id=user.pk,
+            status=DealStatus.WON,
+            deleted_at__isnull=True,
+            closed_on__gte=period.start,
+            closed_on__lte=period.end,
+            amount_base__gt=0,
+        )
+        .select_related("customer")
+        .order_by("closed_on", "pk")
+    )
+    unknown = [d.pk for d in deals if d.cost_base is None]
+    first_missing: dict[int, str] = {}
+    for deal_id, name in (
+        DealLine.objects.filter(deal_id__in=unknown, unit_cost__isnull=True)
+        .order_by("deal_id", "order", "id")
+        .values_list("deal_id", "name")
+    ):
+        first_missing.setdefault(deal_id, name)
+    out: list[_Source] = []
+    for deal in deals:
+        assert deal.amount_base is not None
+        assert deal.closed_on is not None
+        label = f"{deal.name} · {deal.customer.name}"[:250]
+        margin = None if deal.cost_base is None else deal.amount_base - deal.cost_base
+        source = _Source(
+            f"deal:{deal.pk}", margin if margin is not None and margin > 0 else Decimal(0), deal.closed_on, label,
+            deal.pk, None, progress=deal.amount_base,
+        )  # fmt: skip
+        if margin is None:
+            source.unpaid = "margin_unknown"
+            source.missing_line = first_missing.get(deal.pk, "")
+        elif margin <= 0:
+            source.unpaid = "no_margin"
+        out.append(source)
+    return out
 
 
 def _sources(user: User, period: Period, basis: str, base_currency: str) -> list[_Source]:
     out: list[_Source] = []
+    if basis == Basis.MARGIN:
+        return _margin_sources(user, period)
     if basis == Basis.SIGNED:
         deals = (
             Deal.objects.filter(
@@ -364,6 +415,126 @@ def _reversed_lines(user: User, exclude_statement: int | None) -> list[Statement
         .select_related("statement", "deal")
         .order_by("statement__period_start", "position", "pk")
     )
+
+
+REFUND_REF = "refund:"
+PAID_KINDS = (LineKind.COMMISSION, LineKind.ACCELERATOR)
+
+
+def _refund_clawbacks(
+    user: User, period: Period, statement_id: int, computed: list[StatementLine]
+) -> list[StatementLine]:
+    """Clawback lines for refunds of payments that earned the rep commission (docs/incentives.md,
+    "Refunds"). A refund dated up to the period's end that no other statement has taken yet is taken
+    here: in the statement of its own period when generated in order, else in the next one generated
+    (its own period's statement was approved before the refund was recorded). Each commission or
+    accelerator line of the payment — in this statement (paid in the same period) or in another of
+    the rep's statements — gives a line: the refunded share of its base at its rate, scaled if that
+    statement was capped. A deleted refund whose clawback sits in an approved statement is given
+    back once. Three queries, whatever the number of refunds."""
+    taken = set(
+        StatementLine.objects.filter(statement__user_id=user.pk, source_ref__startswith=REFUND_REF)
+        .exclude(statement_id=statement_id)
+        .values_list("source_ref", flat=True)
+    )
+    here = {row.payment_id: row for row in computed if row.kind in PAID_KINDS and row.payment_id}
+    paid_elsewhere = StatementLine.objects.filter(
+        statement__user_id=user.pk, kind__in=PAID_KINDS, payment_id__isnull=False
+    ).exclude(statement_id=statement_id)
+    refunds = [
+        r
+        for r in Refund.objects.filter(refunded_on__lte=period.end)
+        .filter(Q(payment_id__in=paid_elsewhere.values("payment_id")) | Q(payment_id__in=list(here)))
+        .select_related("payment")
+        .order_by("refunded_on", "pk")
+        if f"{REFUND_REF}{r.pk}" not in taken
+    ]
+    out: list[StatementLine] = []
+    originals: dict[int, list[StatementLine]] = {}
+    for row in computed:
+        if row.kind in PAID_KINDS and row.payment_id:
+            originals.setdefault(row.payment_id, []).append(row)
+    earned_here = sum((row.amount for row in computed if row.kind in PAID_KINDS), Decimal(0))
+    cap_here = sum((row.amount for row in computed if row.kind == LineKind.CAP), Decimal(0))
+    factors: dict[int, tuple[Decimal, Decimal]] = {}
+    elsewhere: dict[int, list[StatementLine]] = {}
+    if refunds:
+        for row in (
+            paid_elsewhere.filter(payment_id__in={r.payment_id for r in refunds})
+            .select_related("statement")
+            .order_by("statement__period_start", "position", "pk")
+        ):
+            assert row.payment_id is not None
+            elsewhere.setdefault(row.payment_id, []).append(row)
+        factors = _cap_factors({row.statement_id for rows in elsewhere.values() for row in rows})
+    for refund in refunds:
+        share = compute.refund_share(refund.amount, refund.payment.amount)
+        if refund.payment_id in originals:
+            pairs = [(row, (earned_here, cap_here), period.code) for row in originals[refund.payment_id]]
+        else:
+            pairs = [
+                (row, factors.get(row.statement_id, (Decimal(0), Decimal(0))), row.statement.period.code)
+                for row in elsewhere.get(refund.payment_id, [])
+            ]
+        for original, (earned, cap), paid_in in pairs:
+            if original.base_amount is None or original.rate is None:
+                continue
+            base, amount = compute.refund_clawback(original.base_amount, original.rate, share, earned, cap)
+            if amount == 0:
+                continue
+            out.append(
+                StatementLine(
+                    kind=LineKind.CLAWBACK,
+                    payment_id=refund.payment_id,
+                    source_ref=f"{REFUND_REF}{refund.pk}",
+                    source_label=original.source_label,
+                    source_date=refund.refunded_on,
+                    base_amount=base,
+                    rate=original.rate,
+                    band=paid_in,
+                    amount=amount,
+                )
+            )
+    out.extend(_deleted_refund_givebacks(user, statement_id))
+    return out
+
+
+def _deleted_refund_givebacks(user: User, statement_id: int) -> list[StatementLine]:
+    """A refund deleted (a correction) after its clawback was approved: the clawback is given back
+    once, as a positive line pointing to it."""
+    given = StatementLine.objects.filter(clawback_of_id=OuterRef("pk")).exclude(statement_id=statement_id)
+    approved = list(
+        StatementLine.objects.filter(
+            statement__user_id=user.pk,
+            statement__status=StatementStatus.APPROVED,
+            kind=LineKind.CLAWBACK,
+            source_ref__startswith=REFUND_REF,
+            clawback_of__isnull=True,  # a give-back line is not given back again
+        )
+        .exclude(Exists(given))
+        .select_related("statement")
+        .order_by("statement__period_start", "position", "pk")
+    )
+    if not approved:
+        return []
+    ids = {int(row.source_ref[len(REFUND_REF) :]) for row in approved if row.source_ref[len(REFUND_REF) :].isdigit()}
+    alive = set(Refund.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    return [
+        StatementLine(
+            kind=LineKind.CLAWBACK,
+            payment_id=row.payment_id,
+            source_ref=row.source_ref,
+            source_label=row.source_label,
+            source_date=row.source_date,
+            base_amount=row.base_amount,
+            rate=row.rate,
+            band=row.statement.period.code,
+            amount=-row.amount,
+            clawback_of=row,
+        )
+        for row in approved
+        if int(row.source_ref[len(REFUND_REF) :] or 0) not in alive
+    ]
 
 
 def _cap_factors(statement_ids: set[int]) -> dict[int, tuple[Decimal, Decimal]]:
@@ -440,12 +611,15 @@ def _generate(
         if plan is not None:
             sources = _sources(user, period, plan.basis, base_currency)
             by_key = {s.key: s for s in sources}
-            measure = Measure.SIGNED_AMOUNT if plan.basis == Basis.SIGNED else Measure.COLLECTED_AMOUNT
+            # A margin plan measures attainment against the signed-amount target (docs/incentives.md).
+            measure = Measure.COLLECTED_AMOUNT if plan.basis == Basis.COLLECTED else Measure.SIGNED_AMOUNT
             target = rep_target_amounts(measure=measure, period=period, user_ids=[user.pk]).get(user.pk)
-            result = compute.commission([compute.Item(s.key, s.amount) for s in sources], target, _rules(plan))
+            items = [compute.Item(s.key, s.amount, s.progress) for s in sources]
+            result = compute.commission(items, target, _rules(plan))
             statement.basis_total = result.basis
             statement.target = target
             statement.attainment = result.attainment
+            unpaid = {s.key: s for s in sources if s.unpaid}
             for computed in result.lines:
                 source = by_key.get(computed.key)
                 lines.append(
@@ -460,6 +634,25 @@ def _generate(
                         rate=computed.rate,
                         band=computed.band,
                         amount=computed.amount,
+                    )
+                )
+            for source in unpaid.values():
+                # Traceable, zero-amount lines saying why a won deal earned nothing: the reason code
+                # in ``band`` ("margin_unknown: <first line without a cost>" or "no_margin").
+                reason = source.unpaid or ""
+                if source.missing_line:
+                    reason = f"{reason}:{source.missing_line}"
+                lines.append(
+                    StatementLine(
+                        kind=LineKind.NOT_PAID,
+                        deal_id=source.deal_id,
+                        source_ref=source.key,
+                        source_label=source.label,
+                        source_date=source.on,
+                        base_amount=source.progress,
+                        rate=None,
+                        band=reason[:40],
+                        amount=Decimal(0),
                     )
                 )
         reversed_lines = _reversed_lines(user, statement.pk)
@@ -480,6 +673,7 @@ def _generate(
                     clawback_of=original,
                 )
             )
+        lines.extend(_refund_clawbacks(user, period, statement.pk, lines))
         rules = list(BonusRule.objects.filter(is_active=True))
         for entry in selectors.locked_entries_for(user_id=user.pk, period=period):
             rule = _bonus_for(entry, rules)

@@ -265,16 +265,30 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
     deal = selectors.deal_get(actor=actor, deal_id=deal_id)
     stages = list(Stage.objects.filter(pipeline_id=deal.pipeline_id).order_by("order"))
     lines = list(deal.lines.all())
+    show_cost = policies.may_view_cost(actor)
+    costs = [line.cost for line in lines]
+    lines_cost = sum((c for c in costs if c is not None), decimal.Decimal(0)) if lines and None not in costs else None
+    lines_total = sum((line.subtotal for line in lines), decimal.Decimal(0)) if lines else None
+    lines_margin = None if lines_cost is None or lines_total is None else lines_total - lines_cost
     return render(
         request,
         "pipeline/deal_detail.html",
         {
+            "show_cost": show_cost,
+            "lines_cost": lines_cost if show_cost else None,
+            "lines_margin": lines_margin if show_cost else None,
+            "lines_margin_percent": (
+                (lines_margin * 100 / lines_total).quantize(decimal.Decimal("0.1"), rounding=decimal.ROUND_HALF_UP)
+                if show_cost and lines_margin is not None and lines_total
+                else None
+            ),
+            "missing_cost_line": next((line.name for line in lines if line.unit_cost is None), None),
             "deal": deal,
             "stages": stages,
             "history": selectors.deal_stage_history(actor=actor, deal=deal),
             "lines": lines,
             "blank_lines": range(len(lines), len(lines) + 3),
-            "lines_total": sum((line.subtotal for line in lines), decimal.Decimal(0)) if lines else None,
+            "lines_total": lines_total,
             "reasons": _reasons(),
             "products": list(Product.objects.filter(is_active=True).order_by("name", "id")[:500]),
             "may_delete": policies.may_delete_deal(actor, deal),
@@ -357,6 +371,9 @@ def deal_lines(request: HttpRequest, deal_id: int) -> HttpResponse:
         row = {k: request.POST.get(prefix + k, "").strip() for k in ("name", "quantity", "unit_price")}
         row["discount_percent"] = request.POST.get(prefix + "discount_percent", "").strip() or "0"
         row["product"] = request.POST.get(prefix + "product", "").strip()
+        row["unit_cost"] = request.POST.get(
+            prefix + "unit_cost", ""
+        ).strip()  # refused by the service without the right
         if not row["name"] and not row["product"] and not row["unit_price"]:
             continue  # an empty row
         if row["product"] and not row["unit_price"]:

@@ -458,10 +458,21 @@ def _lock(actor: User, deal: Deal, version: int | None) -> Deal:
     return locked
 
 
+def cost_in_base(deal: Deal) -> decimal.Decimal | None:
+    """The cost of the deal's lines in the base currency at the rate of ``amount_base``; None (unknown)
+    when there are no lines or any line has no cost: a missing cost is never taken as 0."""
+    rows = list(DealLine.objects.filter(deal_id=deal.pk).values_list("quantity", "unit_cost"))
+    if not rows or any(cost is None for _quantity, cost in rows):
+        return None
+    total = sum((money.quantize(q * c, deal.currency) for q, c in rows if c is not None), decimal.Decimal(0))
+    return amount_in_base(total, deal.currency, deal.expected_close_date)
+
+
 def _save(actor: User, deal: Deal, before: audit.Snapshot, *, force: bool = False) -> None:
     after = deal_snapshot(deal)
     if after != before or force:
         deal.amount_base = amount_in_base(deal.amount, deal.currency, deal.expected_close_date)
+        deal.cost_base = cost_in_base(deal)
         after = deal_snapshot(deal)
         deal.version += 1
         deal.updated_at = timezone.now()
@@ -665,6 +676,9 @@ class LineIn:
     unit_price: decimal.Decimal | str | int = 0
     discount_percent: decimal.Decimal | str | int = 0
     product: Product | int | None = None
+    # None or "": keep the cost the same line had (same product, or same name without a product), else
+    # take the product's cost now. A value needs ``products.view_cost``.
+    unit_cost: decimal.Decimal | str | int | None = None
 
 
 def line_subtotal(
@@ -675,7 +689,54 @@ def line_subtotal(
     return money.quantize(exact, currency)
 
 
-def _clean_line(index: int, line: LineIn | Mapping[str, Any], currency: str) -> DealLine:
+def _line_key(product_id: int | None, name: str) -> str:
+    return f"p{product_id}" if product_id else f"n{name.casefold()}"
+
+
+def _product_cost(product: Product, currency: str) -> decimal.Decimal | None:
+    """The product's unit cost in the deal's currency at today's rate; None when unknown (no cost,
+    or no exchange rate for the product's currency)."""
+    if product.unit_cost is None:
+        return None
+    if product.currency == currency:
+        return money.quantize(product.unit_cost, currency)
+    try:
+        rates = rates_on(timezone.localdate())
+        return money.convert(money.Money(decimal.Decimal(product.unit_cost), product.currency), currency, rates).amount
+    except ApplicationError:
+        return None
+
+
+def _line_cost(
+    field: str,
+    data: Mapping[str, Any],
+    product: Product | None,
+    name: str,
+    currency: str,
+    kept: dict[str, list[decimal.Decimal | None]],
+    may_cost: bool,
+) -> decimal.Decimal | None:
+    raw = data.get("unit_cost")
+    if raw is not None and str(raw).strip() != "":
+        if not may_cost:
+            message = _("You may not see or set costs.")
+            raise PermissionDenied("forbidden", message)
+        from bridgecrm.pipeline.services import clean_cost
+
+        return clean_cost(field, raw, currency)
+    previous = kept.get(_line_key(product.pk if product else None, name))
+    if previous:
+        return previous.pop(0)
+    return _product_cost(product, currency) if product is not None else None
+
+
+def _clean_line(
+    index: int,
+    line: LineIn | Mapping[str, Any],
+    currency: str,
+    kept: dict[str, list[decimal.Decimal | None]] | None = None,
+    may_cost: bool = False,
+) -> DealLine:
     data = line if isinstance(line, Mapping) else line.__dict__
     field = f"lines.{index}"
     product = data.get("product")
@@ -711,6 +772,7 @@ def _clean_line(index: int, line: LineIn | Mapping[str, Any], currency: str) -> 
         unit_price=price,
         discount_percent=discount,
         subtotal=subtotal,
+        unit_cost=_line_cost(field, data, product, name, currency, {} if kept is None else kept, may_cost),
         order=index,
     )
 
@@ -723,10 +785,22 @@ def deal_lines_set(
     lines: Iterable[LineIn | Mapping[str, Any]],
     amount_from_lines: bool = True,
 ) -> Deal:
-    """Replace the deal's product lines; the deal's amount becomes their total unless told otherwise."""
+    """Replace the deal's product lines; the deal's amount becomes their total unless told otherwise.
+
+    Each line's unit cost is the one given (needs ``products.view_cost``), else the cost the same
+    line had before (same product, or same name for a line without one), else the product's cost
+    now, converted to the deal's currency. ``cost_base`` follows; a cost change is audited as an
+    event only auditors see in the deal's history (reps must not read costs there)."""
     with transaction.atomic():
         locked = _lock(actor, deal, version)
-        cleaned = [_clean_line(i, line, locked.currency) for i, line in enumerate(lines)]
+        kept: dict[str, list[decimal.Decimal | None]] = {}
+        costs_before: list[str] = []
+        for pid, line_name, cost in locked.lines.order_by("order", "id").values_list("product_id", "name", "unit_cost"):
+            kept.setdefault(_line_key(pid, line_name), []).append(cost)
+            costs_before.append(f"{line_name}: {'' if cost is None else cost}")
+        cost_base_before = locked.cost_base
+        may_cost = policies.may_view_cost(actor)
+        cleaned = [_clean_line(i, line, locked.currency, kept, may_cost) for i, line in enumerate(lines)]
         if len(cleaned) > MAX_LINES:
             raise _invalid("lines", _("A deal has at most 100 lines."))
         before = deal_snapshot(locked)
@@ -742,8 +816,19 @@ def deal_lines_set(
             locked.amount = money.quantize(total, locked.currency)
         after_lines = _lines_snapshot(locked)
         changed = after_lines != before["lines"]
+        costs_after = [f"{line.name}: {'' if line.unit_cost is None else line.unit_cost}" for line in cleaned]
         lines_before = before.pop("lines")
-        _save(actor, locked, before, force=changed)
+        _save(actor, locked, before, force=changed or costs_after != costs_before)
         if changed:
             audit.record_changes(actor=actor, obj=locked, before={"lines": lines_before}, after={"lines": after_lines})
+        if costs_after != costs_before or locked.cost_base != cost_base_before:
+            # A security-kind event: the deal's history shows it to auditors only, never to reps.
+            audit.record_event(
+                actor=actor,
+                event="deal_costs_changed",
+                obj=locked,
+                field="line_costs",
+                old_value={"lines": costs_before, "cost_base": audit.to_json(cost_base_before)},
+                new_value={"lines": costs_after, "cost_base": audit.to_json(locked.cost_base)},
+            )
     return locked

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.utils import translation
 
+from bridgecrm.core import money
 from bridgecrm.pipeline import services
 from bridgecrm.pipeline.models import ForecastCategory, StageKind
 from bridgecrm.users.models import User
@@ -54,6 +57,23 @@ PRODUCTS: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("OLD-CRM-V1", "Bridge CRM 1.0 永久许可（停售）", "software", "licence", "98000.00", "CNY"),
 )
 DISCONTINUED = ("OLD-CRM-V1",)
+# What a unit costs the company, as a share of the list price, by category (licences are cheap to
+# make, hardware is bought in). A few services have no cost yet, so some deals' margins are unknown.
+COST_SHARE = {
+    "subscription": Decimal("0.22"),
+    "software": Decimal("0.12"),
+    "service": Decimal("0.58"),
+    "training": Decimal("0.45"),
+    "hardware": Decimal("0.76"),
+}
+NO_COST = ("INT-ERP", "DATA-MIG")
+
+
+def demo_cost(sku: str, category: str, price: str, currency: str) -> Decimal | None:
+    if sku in NO_COST:
+        return None
+    return money.quantize(Decimal(price) * COST_SHARE[category], currency)
+
 
 LOST_REASONS = ("价格过高", "选择了竞争对手", "预算取消", "无决策人", "时机不对")
 
@@ -93,7 +113,14 @@ def create_demo_pipeline(*, admin: User) -> int:
         )
         for sku, name, category, unit, price, currency in PRODUCTS:
             product = services.product_create(
-                actor=admin, sku=sku, name=name, category=category, unit=unit, list_price=price, currency=currency
+                actor=admin,
+                sku=sku,
+                name=name,
+                category=category,
+                unit=unit,
+                list_price=price,
+                currency=currency,
+                unit_cost=demo_cost(sku, category, price, currency),
             )
             if sku in DISCONTINUED:
                 services.product_deactivate(actor=admin, product=product)

@@ -475,12 +475,16 @@ def create_demo_deals(
             if product is None:
                 continue
             price = product.list_price
+            cost = product.unit_cost
             if product.currency != currency:
                 rate_day = created_day
                 if not (rates.has(product.currency, rate_day) and rates.has(currency, rate_day)):
                     continue
                 base_price = rates.to_base(price, product.currency, rate_day)
                 price = money.quantize(base_price / rates.on(rate_day).rate(currency), currency)
+                if cost is not None:
+                    base_cost = rates.to_base(cost, product.currency, rate_day)
+                    cost = money.quantize(base_cost / rates.on(rate_day).rate(currency), currency)
             quantity = Decimal(rng.randint(lo, hi) if hi > 1 else 1)
             if hi >= 20:
                 quantity = Decimal(int(quantity) // 5 * 5 or 5)
@@ -493,6 +497,7 @@ def create_demo_deals(
                     unit_price=price,
                     discount_percent=line_discount,
                     subtotal=line_subtotal(quantity, price, line_discount),
+                    unit_cost=cost,
                     order=len(lines),
                 )
             )
@@ -508,10 +513,17 @@ def create_demo_deals(
                     unit_price=product.list_price,
                     discount_percent=Decimal(0),
                     subtotal=line_subtotal(quantity, product.list_price, Decimal(0)),
+                    unit_cost=product.unit_cost,
                     order=0,
                 )
             )
         amount = sum((line.subtotal for line in lines), Decimal(0))
+        costs = [line.unit_cost for line in lines]
+        cost = None
+        if None not in costs:  # a line without a cost leaves the deal's cost (and margin) unknown
+            cost = sum(
+                (money.quantize(ln.quantity * c, currency) for ln, c in zip(lines, costs, strict=True) if c), Decimal(0)
+            )
         name = (
             f"{short_name(customer.name)} – {theme_en}" if international else f"{short_name(customer.name)}{theme_zh}"
         )
@@ -530,6 +542,9 @@ def create_demo_deals(
             amount=amount,
             currency=currency,
             amount_base=rates.to_base(amount, currency, expected) if rates.has(currency, expected) else None,
+            cost_base=(
+                rates.to_base(cost, currency, expected) if cost is not None and rates.has(currency, expected) else None
+            ),
             expected_close_date=expected,
             probability=stage.probability,
             forecast_category=stage.forecast_category,

@@ -56,7 +56,18 @@ class ProductForm(BridgeForm):
     unit = forms.ChoiceField(label=_("Unit"), choices=ProductUnit.choices)
     list_price = forms.DecimalField(label=_("List price"), **PRICE)  # type: ignore[arg-type]
     currency = forms.ChoiceField(label=_("Currency"), choices=[(c, c) for c in CURRENCIES], initial="CNY")
+    unit_cost = forms.DecimalField(
+        label=_("Unit cost"),
+        required=False,
+        help_text=_("What one unit costs the company, in the product's currency. Empty: unknown (never taken as 0)."),
+        **PRICE,  # type: ignore[arg-type]
+    )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, show_cost: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not show_cost:  # cost is for holders of products.view_cost only: not even an empty field
+            del self.fields["unit_cost"]
 
 
 class PipelineForm(BridgeForm):

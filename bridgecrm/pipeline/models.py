@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -38,6 +40,9 @@ class Product(models.Model):
     unit = models.CharField(_("unit"), max_length=16, choices=ProductUnit.choices, default=ProductUnit.PIECE)
     list_price = models.DecimalField(_("list price"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    # What one unit costs the company, in ``currency``; None when unknown (never taken as 0). Seen and
+    # set only with the ``products.view_cost`` capability.
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=14, decimal_places=2, null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
@@ -50,9 +55,22 @@ class Product(models.Model):
             models.Index(fields=["name", "id"], name="product_name"),
             models.Index(fields=["category", "name"], name="product_category_name"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit_cost__gte=0) | Q(unit_cost__isnull=True), name="product_cost_not_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+    @property
+    def list_margin_percent(self) -> decimal.Decimal | None:
+        """(list price − unit cost) ÷ list price, in %, one decimal; None when the cost is unknown."""
+        if self.unit_cost is None or not self.list_price:
+            return None
+        margin = (self.list_price - self.unit_cost) * 100 / self.list_price
+        return margin.quantize(decimal.Decimal("0.1"), rounding=decimal.ROUND_HALF_UP)
 
 
 class Pipeline(models.Model):
@@ -188,6 +206,9 @@ class Deal(models.Model):
     # ``amount`` in the company's base currency at the rate of ``expected_close_date`` (or of the day
     # it was saved); kept by the services so boards and reports sum one column.
     amount_base = models.DecimalField(_("amount (base currency)"), max_digits=16, decimal_places=2, null=True)
+    # The cost of the deal's lines in the base currency, at the same rate as ``amount_base``; None
+    # (unknown) when the deal has no lines or any line has no cost. Margin = amount_base − cost_base.
+    cost_base = models.DecimalField(_("cost (base currency)"), max_digits=16, decimal_places=2, null=True)
     expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
     probability = models.PositiveSmallIntegerField(_("probability"))
     probability_overridden = models.BooleanField(default=False)
@@ -249,6 +270,21 @@ class Deal(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def margin_base(self) -> decimal.Decimal | None:
+        """amount_base − cost_base; None when either is unknown."""
+        if self.amount_base is None or self.cost_base is None:
+            return None
+        return self.amount_base - self.cost_base
+
+    @property
+    def margin_percent(self) -> decimal.Decimal | None:
+        """The margin as a % of the amount, one decimal; None when unknown or the amount is 0."""
+        margin = self.margin_base
+        if margin is None or not self.amount_base:
+            return None
+        return (margin * 100 / self.amount_base).quantize(decimal.Decimal("0.1"), rounding=decimal.ROUND_HALF_UP)
+
 
 class DealLine(models.Model):
     """A product line on a deal; ``subtotal`` = quantity × unit price × (1 − discount %), rounded once."""
@@ -262,6 +298,9 @@ class DealLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2)
     discount_percent = models.DecimalField(_("discount %"), max_digits=5, decimal_places=2, default=0)
     subtotal = models.DecimalField(_("subtotal"), max_digits=16, decimal_places=2)
+    # The cost of one unit in the deal's currency: the product's cost when the line was added
+    # (converted at that day's rate), or set by someone allowed to see costs; None when unknown.
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=14, decimal_places=2, null=True, blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
 
     class Meta:
@@ -272,12 +311,34 @@ class DealLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="deal_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="deal_line_price_not_negative"),
             models.CheckConstraint(
+                condition=Q(unit_cost__gte=0) | Q(unit_cost__isnull=True), name="deal_line_cost_not_negative"
+            ),
+            models.CheckConstraint(
                 condition=Q(discount_percent__gte=0) & Q(discount_percent__lte=100), name="deal_line_discount_0_100"
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def cost(self) -> decimal.Decimal | None:
+        """quantity × unit cost, rounded to the cent; None when the cost is unknown."""
+        if self.unit_cost is None:
+            return None
+        return (self.quantity * self.unit_cost).quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_HALF_UP)
+
+    @property
+    def margin(self) -> decimal.Decimal | None:
+        cost = self.cost
+        return None if cost is None else self.subtotal - cost
+
+    @property
+    def margin_percent(self) -> decimal.Decimal | None:
+        margin = self.margin
+        if margin is None or not self.subtotal:
+            return None
+        return (margin * 100 / self.subtotal).quantize(decimal.Decimal("0.1"), rounding=decimal.ROUND_HALF_UP)
 
 
 class DealStageChange(models.Model):

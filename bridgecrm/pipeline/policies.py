@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bridgecrm.users.capabilities import MANAGE_PIPELINE
+from bridgecrm.users.capabilities import MANAGE_PIPELINE, VIEW_PRODUCT_COST
 
 if TYPE_CHECKING:
     from bridgecrm.pipeline.models import Deal
@@ -25,6 +25,13 @@ def may_view(actor: User | None) -> bool:
 
 def may_manage(actor: User | None) -> bool:
     return _active(actor) and actor is not None and actor.can(MANAGE_PIPELINE)
+
+
+def may_view_cost(actor: User | None) -> bool:
+    """Product costs, line costs and deal margins are sensitive: only holders of ``products.view_cost``
+    (admins and managers by default) see them, in pages, the API, exports and import error files,
+    and only they may set them."""
+    return _active(actor) and actor is not None and actor.can(VIEW_PRODUCT_COST)
 
 
 # ---- deals ---------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ from bridgecrm.pipeline.models import (
 )
 from bridgecrm.users.models import User
 
-PRODUCT_FIELDS = ("sku", "name", "category", "unit", "list_price", "currency", "is_active")
+PRODUCT_FIELDS = ("sku", "name", "category", "unit", "list_price", "currency", "unit_cost", "is_active")
 PIPELINE_FIELDS = ("name", "is_default", "is_active", "order")
 STAGE_FIELDS = (
     "pipeline",
@@ -145,8 +145,30 @@ def _clean_product(values: dict[str, Any]) -> dict[str, Any]:
     if price != money.quantize(price, out["currency"]):
         raise _invalid("list_price", _("This currency has no smaller unit than the amount given."))
     out["list_price"] = money.quantize(price, out["currency"])
+    out["unit_cost"] = clean_cost("unit_cost", out.get("unit_cost"), out["currency"])
     out["is_active"] = bool(out.get("is_active", True))
     return out
+
+
+def clean_cost(field: str, value: Any, currency: str) -> decimal.Decimal | None:
+    """A unit cost: empty is unknown (None, never 0); otherwise 0 or more, in the currency's minor unit."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        cost = decimal.Decimal(str(value).strip().replace(",", ""))
+    except (decimal.InvalidOperation, ValueError) as exc:
+        raise _invalid(field, _("Enter a cost.")) from exc
+    if not cost.is_finite() or cost < 0 or cost > MAX_PRICE:
+        raise _invalid(field, _("Enter a cost between 0 and 999,999,999,999.99, or leave it empty if unknown."))
+    if cost != money.quantize(cost, currency):
+        raise _invalid(field, _("This currency has no smaller unit than the amount given."))
+    return money.quantize(cost, currency)
+
+
+def _check_cost_write(actor: User, given: bool) -> None:
+    if given and not policies.may_view_cost(actor):
+        # The uniform refusal (code "forbidden", no details), with a message that says why.
+        raise PermissionDenied("forbidden", _("You may not see or set costs."))
 
 
 def _sku_taken(sku: str, exclude: int | None = None) -> bool:
@@ -166,8 +188,11 @@ def product_create(
     currency: str = "CNY",
     unit: str = ProductUnit.PIECE,
     is_active: bool = True,
+    unit_cost: decimal.Decimal | str | None = None,
 ) -> Product:
+    """A new product. ``unit_cost`` (None: unknown) needs ``products.view_cost``."""
     _require_manager(actor)
+    _check_cost_write(actor, unit_cost not in (None, ""))
     values = _clean_product(
         {
             "sku": sku,
@@ -176,6 +201,7 @@ def product_create(
             "unit": unit,
             "list_price": list_price,
             "currency": currency,
+            "unit_cost": unit_cost,
             "is_active": is_active,
         }
     )
@@ -189,8 +215,10 @@ def product_create(
 
 
 def product_update(*, actor: User, product: Product, **changes: Any) -> Product:
+    """Change a product; changing ``unit_cost`` (to a value or to unknown) needs ``products.view_cost``."""
     _unknown(changes, PRODUCT_FIELDS)
     _require_manager(actor)
+    _check_cost_write(actor, "unit_cost" in changes)
     with transaction.atomic():
         locked = Product.objects.select_for_update().get(pk=product.pk)
         before = audit.snapshot(locked, PRODUCT_FIELDS)

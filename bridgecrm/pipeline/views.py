@@ -57,6 +57,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
             "has_next": len(rows) > PAGE_SIZE,
             "query": query.urlencode(),
             "may_manage": policies.may_manage(actor),
+            "show_cost": policies.may_view_cost(actor),
         },
     )
 
@@ -66,10 +67,23 @@ def product_export(request: HttpRequest) -> HttpResponseBase:
     """The product list as CSV or XLSX, with the list's filters."""
     form = forms.ProductFilterForm(request.GET)
     filters = form.filters() if form.is_valid() else selectors.ProductFilters()
-    products = selectors.product_list(actor=_actor(request), filters=filters)
+    actor = _actor(request)
+    products = selectors.product_list(actor=actor, filters=filters)
+    show_cost = policies.may_view_cost(actor)
     header = [_("SKU"), _("Name"), _("Category"), _("Unit"), _("List price"), _("Currency"), _("Active")]
+    if show_cost:
+        header += [_("Unit cost"), _("Margin %")]
     rows = (
-        [p.sku, p.name, p.get_category_display(), p.get_unit_display(), p.list_price, p.currency, p.is_active]
+        [
+            p.sku,
+            p.name,
+            p.get_category_display(),
+            p.get_unit_display(),
+            p.list_price,
+            p.currency,
+            p.is_active,
+            *([p.unit_cost, p.list_margin_percent] if show_cost else []),
+        ]
         for p in products.iterator(chunk_size=2000)
     )
     return export_response(request, name="products", header=header, rows=rows)
@@ -78,7 +92,9 @@ def product_export(request: HttpRequest) -> HttpResponseBase:
 @guarded
 def product_create(request: HttpRequest) -> HttpResponse:
     actor = _manager(request)
-    form = forms.ProductForm(request.POST or None, initial={"currency": "CNY", "is_active": True})
+    form = forms.ProductForm(
+        request.POST or None, initial={"currency": "CNY", "is_active": True}, show_cost=policies.may_view_cost(actor)
+    )
     if (
         request.method == "POST"
         and (product := save_form(form, lambda: services.product_create(actor=actor, **form.cleaned_data))) is not None
@@ -92,8 +108,9 @@ def product_create(request: HttpRequest) -> HttpResponse:
 def product_edit(request: HttpRequest, product_id: int) -> HttpResponse:
     actor = _manager(request)
     product = selectors.product_get(actor=actor, product_id=product_id)
-    initial = {name: getattr(product, name) for name in services.PRODUCT_FIELDS}
-    form = forms.ProductForm(request.POST or None, initial=initial)
+    show_cost = policies.may_view_cost(actor)
+    initial = {name: getattr(product, name) for name in services.PRODUCT_FIELDS if show_cost or name != "unit_cost"}
+    form = forms.ProductForm(request.POST or None, initial=initial, show_cost=show_cost)
     if (
         request.method == "POST"
         and save_form(form, lambda: services.product_update(actor=actor, product=product, **form.cleaned_data))

@@ -27,7 +27,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind
-from bridgecrm.contracts.models import Payment, PaymentAllocation, PaymentPlanLine
+from bridgecrm.contracts.models import Payment, PaymentAllocation, PaymentPlanLine, Refund, RefundAllocation
 from bridgecrm.core import dates, money
 from bridgecrm.core.periods import Period
 from bridgecrm.core.selectors import rates_on
@@ -226,7 +226,8 @@ signing_rate = _from_parts(signing_rate_parts, _rate)
 
 
 def collected_amount(period: Period, ids: Sequence[int], ctx: Context) -> Values:
-    """Payments received in the period on the rep's contracts (base currency); none: 0."""
+    """Payments received in the period on the rep's contracts less the refunds dated in the period
+    (base currency); none: 0."""
     rows = list(
         Payment.objects.filter(contract__owner_id__in=ids, received_on__gte=period.start, received_on__lte=period.end)
         .order_by()
@@ -234,13 +235,24 @@ def collected_amount(period: Period, ids: Sequence[int], ctx: Context) -> Values
         .annotate(total=Sum("amount"))
         .values_list("contract__owner_id", "currency", "total")
     )
+    rows += [
+        (owner_id, currency, -total)
+        for owner_id, currency, total in Refund.objects.filter(
+            contract__owner_id__in=ids, refunded_on__gte=period.start, refunded_on__lte=period.end
+        )
+        .order_by()
+        .values("contract__owner_id", "currency")
+        .annotate(total=Sum("amount"))
+        .values_list("contract__owner_id", "currency", "total")
+    ]
     found = _base(rows, ctx.rates(period))
     return {u: found.get(u, Decimal("0.00")) for u in ids}
 
 
 def collection_rate_parts(period: Period, ids: Sequence[int] | None, ctx: Context) -> Parts:
     """Of the plan lines falling due in the period on the rep's contracts: (the amount paid by the
-    period's last day — allocations of payments received up to then —, the amount due), base currency."""
+    period's last day — allocations of payments received up to then, less what refunds dated up to
+    then took back from those lines —, the amount due), base currency."""
     due_rows = list(
         _only(
             PaymentPlanLine.objects.filter(due_on__gte=period.start, due_on__lte=period.end), "contract__owner_id", ids
@@ -265,6 +277,22 @@ def collection_rate_parts(period: Period, ids: Sequence[int] | None, ctx: Contex
         .annotate(total=Sum("amount"))
         .values_list("plan_line__contract__owner_id", "plan_line__contract__currency", "total")
     )
+    paid_rows += [
+        (owner_id, currency, -total)
+        for owner_id, currency, total in _only(
+            RefundAllocation.objects.filter(
+                plan_line__due_on__gte=period.start,
+                plan_line__due_on__lte=period.end,
+                refund__refunded_on__lte=period.end,
+            ),
+            "plan_line__contract__owner_id",
+            ids,
+        )
+        .order_by()
+        .values("plan_line__contract__owner_id", "plan_line__contract__currency")
+        .annotate(total=Sum("amount"))
+        .values_list("plan_line__contract__owner_id", "plan_line__contract__currency", "total")
+    ]
     rates = ctx.rates(period)
     due, paid = _base(due_rows, rates), _base(paid_rows, rates)
     return {u: (paid.get(u, Decimal("0.00")), amount) for u, amount in due.items() if amount}

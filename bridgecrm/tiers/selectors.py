@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind
-from bridgecrm.contracts.models import Payment
+from bridgecrm.contracts.models import Payment, Refund
 from bridgecrm.core import dates
 from bridgecrm.core.errors import NotFound
 from bridgecrm.core.selectors import rates_on
@@ -144,6 +144,25 @@ def collect_facts(
         if rate is not None:
             f.payments += float(Decimal(str(total)) * rate)
         f.last_purchase = _later(f.last_purchase, last)
+    # Collected value is net of the refunds dated in the window (a refund does not move the last
+    # purchase); never below zero.
+    refunds = Refund.objects.filter(refunded_on__gt=start, refunded_on__lte=today)
+    if customer_ids is not None:
+        refunds = refunds.filter(contract__customer_id__in=customer_ids)
+    for customer_id, currency, total in _raw_rows(
+        refunds.order_by()
+        .values_list("contract__customer_id", "currency")
+        .annotate(total=Sum("amount"))
+        .values_list("contract__customer_id", "currency", "total")
+    ):
+        f = facts.get(customer_id)
+        if f is None:
+            continue
+        if rates is None:
+            rates = rates_on(today)
+        rate = Decimal(1) if currency == rates.base else rates.per_unit.get(currency)
+        if rate is not None:
+            f.payments = max(0.0, f.payments - float(Decimal(str(total)) * rate))
     for customer_id, total, count, last in _raw_rows(
         won.order_by()
         .values_list("customer_id")

@@ -37,6 +37,7 @@ MANAGE_INCENTIVES = "incentives.manage"
 VIEW_COMMISSION_RATES = "incentives.view_rates"
 APPROVE_STATEMENTS = "statements.approve"
 MANAGE_TRAINING = "training.manage"
+VIEW_PRODUCT_COST = "products.view_cost"
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(VIEW_ALL_RECORDS, _("See every record in the company")),
@@ -62,6 +63,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(VIEW_COMMISSION_RATES, _("See commission rates and other people's statements")),
     Capability(APPROVE_STATEMENTS, _("Approve commission statements of one's team")),
     Capability(MANAGE_TRAINING, _("Record training sessions, attendance and coaching")),
+    Capability(VIEW_PRODUCT_COST, _("See and set product costs and deal margins")),
 )
 CAPABILITY_CODES = frozenset(c.code for c in CAPABILITIES)
 
@@ -80,6 +82,7 @@ DEFAULT_GRANTS: dict[str, tuple[str, ...]] = {
         VIEW_COMMISSION_RATES,
         APPROVE_STATEMENTS,
         MANAGE_TRAINING,
+        VIEW_PRODUCT_COST,
     ),
     "rep": (USE_API,),
 }

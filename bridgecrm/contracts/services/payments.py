@@ -148,7 +148,12 @@ def plan_lines_set(
                 code="plan_exceeds_amount",
             )
         removed = [pk for pk in existing if pk not in seen]
-        if any(existing[pk].paid_amount > 0 for pk in removed):
+        # A line with allocations stays even when refunds took them back to zero: the payment and
+        # refund rows still point at it.
+        if (
+            any(existing[pk].paid_amount > 0 for pk in removed)
+            or PaymentAllocation.objects.filter(plan_line_id__in=removed).exists()
+        ):
             raise invalid("lines", _("A line that has payments cannot be removed."), code="line_paid")
         before = _plan_snapshot(current)
         PaymentPlanLine.objects.filter(pk__in=removed).delete()
@@ -299,6 +304,10 @@ def payment_delete(*, actor: User, payment: Payment) -> None:
             from bridgecrm.contracts.services.contracts import not_found
 
             raise not_found()
+        if row.refunds.exists():
+            raise ApplicationError(
+                "payment_refunded", _("This payment has refunds. Delete its refunds first, then the payment.")
+            )
         allocations = list(row.allocations.all())
         lines = {
             line.pk: line
@@ -323,9 +332,19 @@ def payment_delete(*, actor: User, payment: Payment) -> None:
 
 
 def contract_received_check(contract: Contract) -> bool:
-    """Invariant used by tests: the kept totals equal the allocations."""
+    """Invariant used by tests: the kept totals equal the allocations, net of refunds, on the
+    contract and on each of its plan lines."""
+    from bridgecrm.contracts.models import Refund, RefundAllocation
+
     allocated = PaymentAllocation.objects.filter(payment__contract=contract).aggregate(s=Sum("amount"))["s"] or 0
+    allocated -= RefundAllocation.objects.filter(refund__contract=contract).aggregate(s=Sum("amount"))["s"] or 0
     received = Payment.objects.filter(contract=contract).aggregate(s=Sum("amount"))["s"] or 0
+    received -= Refund.objects.filter(contract=contract).aggregate(s=Sum("amount"))["s"] or 0
+    for line in PaymentPlanLine.objects.filter(contract=contract):
+        paid = line.allocations.aggregate(s=Sum("amount"))["s"] or 0
+        paid -= line.refund_allocations.aggregate(s=Sum("amount"))["s"] or 0
+        if paid != line.paid_amount:
+            return False
     return bool(
         quantize(decimal.Decimal(allocated), contract.currency)
         == quantize(decimal.Decimal(received), contract.currency)

@@ -147,6 +147,8 @@ def detail_page(
     payment_form: forms.PaymentForm | None = None,
     plan_error: str = "",
     plan_input: list[dict[str, Any]] | None = None,
+    refund_form: forms.RefundForm | None = None,
+    refund_payment_id: int | None = None,
     status: int = 200,
 ) -> HttpResponse:
     actor = _actor(request)
@@ -168,13 +170,10 @@ def detail_page(
             "plan_rows": rows,
             "figures": figures,
             "attachments": selectors.attachment_list(actor=actor, contract=contract),
-            "payments": selectors.contract_payments(actor=actor, contract=contract),
+            **_payments_context(actor, contract, payment_form, refund_form, refund_payment_id),
             "attachment_form": attachment_form or forms.AttachmentForm(),
-            "payment_form": payment_form or forms.PaymentForm(initial={"received_on": today}),
             "transitions": [(s, ContractStatus(s).label) for s in TRANSITIONS[contract.status]],
             "editable": editable,
-            "takes_payments": contract.status != ContractStatus.DRAFT,
-            "may_delete_payments": policies.may_delete_payment(actor, contract),
             "plan_input": plan_input + (blanks if editable else []),
             "plan_error": plan_error,
             "max_mb": services.max_attachment_bytes() // (1024 * 1024),
@@ -183,10 +182,60 @@ def detail_page(
     )
 
 
+def _payments_context(
+    actor: User,
+    contract: Contract,
+    payment_form: forms.PaymentForm | None,
+    refund_form: forms.RefundForm | None,
+    refund_payment_id: int | None,
+) -> dict[str, Any]:
+    """The payments section: each payment with its refunds, and a refund form for each payment that
+    has something left to refund (the one that was refused keeps its input and errors)."""
+    today = timezone.localdate()
+    payments = selectors.contract_payments(actor=actor, contract=contract)
+    for p in payments:
+        if refund_form is not None and p.pk == refund_payment_id:
+            p.refund_form = refund_form  # type: ignore[attr-defined]
+        else:
+            p.refund_form = forms.RefundForm(  # type: ignore[attr-defined]
+                initial={"refunded_on": today, "amount": p.left},  # type: ignore[attr-defined]
+                auto_id=f"id_refund_{p.pk}_%s",
+            )
+    return {
+        "contract": contract,
+        "payments": payments,
+        "refund_payment_id": refund_payment_id,
+        "payment_form": payment_form or forms.PaymentForm(initial={"received_on": today}),
+        "takes_payments": contract.status != ContractStatus.DRAFT,
+        "may_delete_payments": policies.may_delete_payment(actor, contract),
+    }
+
+
+def refund_form_row(request: HttpRequest, contract: Contract, payment_id: int, *, closed: bool) -> HttpResponse:
+    """The refund form's table row for one payment (or, ``closed``, the empty placeholder row)."""
+    if closed:
+        return HttpResponse(f'<tr id="refund-row-{int(payment_id)}" class="refund-form-row" hidden></tr>')
+    context = _payments_context(_actor(request), contract, None, None, None)
+    payment = next((p for p in context["payments"] if p.pk == payment_id), None)
+    if payment is None or payment.left <= 0:
+        return HttpResponse(f'<tr id="refund-row-{int(payment_id)}" class="refund-form-row" hidden></tr>')
+    context.update(p=payment, form=payment.refund_form)
+    return render(request, "contracts/refund_form_row.html", context)
+
+
+def payments_section(
+    request: HttpRequest, contract: Contract, *, refund_form: forms.RefundForm, refund_payment_id: int
+) -> HttpResponse:
+    context = _payments_context(_actor(request), contract, None, refund_form, refund_payment_id)
+    return render(request, "contracts/payments_section.html", context)
+
+
 @guarded
 def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     contract = selectors.contract_get(actor=_actor(request), contract_id=contract_id)
-    return detail_page(request, contract)
+    # ``?refund=<payment id>`` opens that payment's refund form (the link's target without htmx).
+    refund_for = _int(request.GET.get("refund"), 0, low=0, high=2**63 - 1)
+    return detail_page(request, contract, refund_payment_id=refund_for or None)
 
 
 @guarded

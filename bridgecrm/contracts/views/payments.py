@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from bridgecrm.contracts import forms, selectors
 from bridgecrm.contracts.services import payments as services
-from bridgecrm.contracts.views.contracts import detail_page, export_response, parse_date, query_without
+from bridgecrm.contracts.services import refunds as refund_services
+from bridgecrm.contracts.views.contracts import (
+    detail_page,
+    export_response,
+    parse_date,
+    payments_section,
+    query_without,
+    refund_form_row,
+)
 from bridgecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from bridgecrm.core.money import quantize
 from bridgecrm.users.models import User
 from bridgecrm.users.viewtools import actor_of as _actor
 from bridgecrm.users.viewtools import guarded, save_form
@@ -94,6 +105,49 @@ def payment_delete(request: HttpRequest, contract_id: int, payment_id: int) -> H
     return redirect("contracts:contract_detail", contract_id=contract_id)
 
 
+@require_http_methods(["GET", "POST"])
+@guarded
+def refund_record(request: HttpRequest, contract_id: int, payment_id: int) -> HttpResponse:
+    """GET: the refund form as a table row under its payment (htmx; ``close`` gives the empty row
+    back). POST: record a refund. From the contract page (htmx): on success the page reloads (the
+    plan's status and the figures change too); a refusal redraws the payments section with the
+    form open and its errors, and nothing is saved."""
+    actor = _actor(request)
+    payment = selectors.payment_get(actor=actor, payment_id=payment_id, contract_id=contract_id)
+    contract = selectors.contract_get(actor=actor, contract_id=contract_id)
+    if request.method == "GET":
+        return refund_form_row(request, contract, payment.pk, closed=bool(request.GET.get("close")))
+    form = forms.RefundForm(request.POST, auto_id=f"id_refund_{payment.pk}_%s")
+    if save_form(form, lambda: refund_services.refund_record(actor=actor, payment=payment, **form.cleaned_data)):
+        messages.success(request, _("The refund was recorded."))
+        url = reverse("contracts:contract_detail", kwargs={"contract_id": contract.pk})
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return redirect(url)
+    if request.headers.get("HX-Request"):
+        # 200: htmx swaps only successful answers, and the errors are part of the section.
+        return payments_section(request, contract, refund_form=form, refund_payment_id=payment.pk)
+    return detail_page(request, contract, refund_form=form, refund_payment_id=payment.pk, status=400)
+
+
+@require_POST
+@guarded
+def refund_delete(request: HttpRequest, contract_id: int, refund_id: int) -> HttpResponse:
+    actor = _actor(request)
+    refund = selectors.refund_get(actor=actor, refund_id=refund_id, contract_id=contract_id)
+    try:
+        refund_services.refund_delete(actor=actor, refund=refund)
+    except (NotFound, PermissionDenied):
+        raise
+    except ApplicationError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The refund was deleted."))
+    return redirect("contracts:contract_detail", contract_id=contract_id)
+
+
 # ---- the list of payments ------------------------------------------------------------------------
 
 
@@ -124,7 +178,8 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 
 
 PAYMENT_HEADER = (
-    "received_on", "contract", "customer", "currency", "amount", "method", "reference", "note", "owner", "recorded_by",
+    "received_on", "contract", "customer", "currency", "amount", "refunded", "method", "reference", "note", "owner",
+    "recorded_by",
 )  # fmt: skip
 
 
@@ -140,6 +195,7 @@ def payment_export(request: HttpRequest) -> HttpResponseBase:
             p.contract.customer.name,
             p.currency,
             p.amount,
+            quantize(decimal.Decimal(p.refunded), p.currency),  # type: ignore[attr-defined]
             p.method,
             p.reference,
             p.note,

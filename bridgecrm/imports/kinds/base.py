@@ -123,6 +123,18 @@ class Kind:
     def target_names(self) -> list[str]:
         return [t.name for t in self.targets]
 
+    def check_target(self, actor: User, name: str) -> None:
+        """Raise ApplicationError when ``actor`` may not map a column to the field ``name``
+        (a field only some importers may write, such as a product's cost)."""
+
+    def offers(self, actor: User, name: str) -> bool:
+        """Whether the mapping form offers (and suggests) the field ``name`` to ``actor``."""
+        try:
+            self.check_target(actor, name)
+        except ApplicationError:
+            return False
+        return True
+
     def process(self, ctx: Context, rows: Sequence[Row]) -> BatchResult:
         raise NotImplementedError
 

@@ -10,16 +10,19 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bridgecrm.core.errors import PermissionDenied
+from bridgecrm.core import money
+from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.imports import fastsql
 from bridgecrm.imports.kinds import base
 from bridgecrm.imports.kinds.base import BatchResult, Context, Row, RowError, Target
 from bridgecrm.imports.models import ExternalRef, ImportKind, OnDuplicate
 from bridgecrm.pipeline.models import Product, ProductCategory, ProductUnit
+from bridgecrm.pipeline.policies import may_view_cost
 from bridgecrm.users.capabilities import MANAGE_PIPELINE
 from bridgecrm.users.models import User
 
-FIELDS = ("sku", "name", "category", "unit", "list_price", "currency", "is_active")
+FIELDS = ("sku", "name", "category", "unit", "list_price", "currency", "unit_cost", "is_active")
+DECIMALS = ("list_price", "unit_cost")
 MAX_PRICE = decimal.Decimal("999999999999.99")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
@@ -34,8 +37,17 @@ class ProductsKind(base.Kind):
         Target("unit", _("Unit")),
         Target("list_price", _("List price"), required=True),
         Target("currency", _("Currency")),
+        Target("unit_cost", _("Unit cost")),
         Target("is_active", _("Active")),
     )
+
+    def check_target(self, actor: User, name: str) -> None:
+        """A product's cost is only for holders of ``products.view_cost``: a mapping that writes it is
+        refused before any row is read (so no cost reaches the error file either)."""
+        if name == "unit_cost" and not may_view_cost(actor):
+            raise ApplicationError(
+                "bad_mapping", _("You may not see or set costs."), details={"mapping": ["unit_cost"]}
+            )
 
     def check_actor(self, actor: User) -> None:
         if not actor.can(MANAGE_PIPELINE):
@@ -54,6 +66,8 @@ class ProductsKind(base.Kind):
             "unit": base.choice(v, "unit", ProductUnit, ProductUnit.PIECE),
             "list_price": base.amount(v, "list_price", maximum=MAX_PRICE, required=True),
             "currency": currency,
+            # Empty: unknown (never 0). JPY and KRW costs have no cents.
+            "unit_cost": _whole_if_needed(base.amount(v, "unit_cost", maximum=MAX_PRICE), currency),
             "is_active": (active.casefold() in base.TRUE_WORDS) if active else True,
         }
 
@@ -107,10 +121,7 @@ class ProductsKind(base.Kind):
         ids = fastsql.insert_rows(
             Product,
             (*FIELDS, "created_at", "updated_at"),
-            [
-                (*(fastsql.adapt_decimal(f[n], 14, 2) if n == "list_price" else f[n] for n in FIELDS), stamp, stamp)
-                for _r, f in to_create
-            ],
+            [(*(_decimal(f[n]) if n in DECIMALS else f[n] for n in FIELDS), stamp, stamp) for _r, f in to_create],
         )
         fastsql.insert_rows(
             ExternalRef,
@@ -123,6 +134,20 @@ class ProductsKind(base.Kind):
         )
         result.created = ids
         return result
+
+
+def _decimal(value: decimal.Decimal | None) -> Any:
+    return None if value is None else fastsql.adapt_decimal(value, 14, 2)
+
+
+def _whole_if_needed(value: decimal.Decimal | None, currency: str) -> decimal.Decimal | None:
+    try:
+        whole = value is None or value == money.quantize(value, currency)
+    except ApplicationError:  # an unknown currency: the row is refused for it elsewhere
+        whole = True
+    if not whole:
+        raise RowError(_("This currency has no smaller unit than the amount given."), "unit_cost")
+    return value
 
 
 def _required(column: str) -> str:

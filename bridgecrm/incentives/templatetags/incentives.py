@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 
+from bridgecrm.incentives import selectors
 from bridgecrm.incentives.compute import plain
 
 register = template.Library()
@@ -18,3 +19,8 @@ def percent_plain(value: Any) -> str:
     if value is None or value == "":
         return "—"
     return plain(Decimal(str(value)))
+
+
+@register.filter
+def unpaid_reason(band: str) -> str:
+    return selectors.unpaid_reason(band)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_demo_without_targets_or_scorecards(company: Company) -> None:
     won_deal(company.admin, company.owner, "10000", dt.date(2026, 8, 3), "Summer")
     counts = create_demo_incentives(today=dt.date(2026, 11, 20))
-    assert counts == {"commission plans": 2, "bonus rules": 2, "promotion criteria": 1, "statements": 12}
+    assert counts == {"commission plans": 3, "bonus rules": 2, "promotion criteria": 1, "statements": 12}
     approved = Statement.objects.filter(status=StatementStatus.APPROVED)
     assert {s.period.code for s in approved} == {"2026-07", "2026-08", "2026-09"} and approved.count() == 9
     assert set(Statement.objects.filter(status=StatementStatus.DRAFT).values_list("period_start", flat=True)) == {

@@ -17,7 +17,14 @@ from bridgecrm.contracts.services import payments as payment_services
 from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.core.periods import Period
 from bridgecrm.incentives import selectors, services
-from bridgecrm.incentives.models import BonusRule, LineKind, Statement, StatementLine, StatementStatus
+from bridgecrm.incentives.models import (
+    BonusRule,
+    CommissionPlan,
+    LineKind,
+    Statement,
+    StatementLine,
+    StatementStatus,
+)
 from bridgecrm.incentives.tests.helpers import AUGUST, JULY, locked_entry, plan, target, won_deal
 from bridgecrm.pipeline.models import Deal, DealStatus
 from bridgecrm.targets.models import Measure
@@ -69,12 +76,17 @@ def test_collected_basis_counts_payments_on_the_reps_contracts(company: Company)
     assert all(ln.payment_id for ln in statement.lines.all())
 
 
-def test_margin_is_refused(company: Company) -> None:
+def test_margin_is_a_basis_and_unknown_bases_are_refused(company: Company) -> None:
+    made = services.plan_save(
+        actor=company.admin, values={"name": "M", "basis": "margin", "bands": [{"from": 0, "rate": 1}]}
+    )
+    assert made.basis == "margin"
     with pytest.raises(ApplicationError) as info:
         services.plan_save(
-            actor=company.admin, values={"name": "M", "basis": "margin", "bands": [{"from": 0, "rate": 1}]}
+            actor=company.admin, values={"name": "C", "basis": "cost", "bands": [{"from": 0, "rate": 1}]}
         )
-    assert info.value.code == "margin_unavailable"
+    assert info.value.code == "invalid"
+    assert CommissionPlan.objects.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -121,9 +121,12 @@ def test_plan_pages(company: Company) -> None:
     assert response.status_code == 302
     created = CommissionPlan.objects.get()
     assert created.bands == [{"from": "0", "rate": "2"}, {"from": "100", "rate": "4"}]
-    bad = admin.post(reverse("incentives:plan_new"), {**data, "basis": "margin"})
-    assert bad.status_code == 400 and "Margin is not available" in bad.content.decode()
+    bad = admin.post(reverse("incentives:plan_new"), {**data, "basis": "cost"})
+    assert bad.status_code == 400
     assert CommissionPlan.objects.count() == 1
+    margin = admin.post(reverse("incentives:plan_new"), {**data, "name": "On margin", "basis": "margin"})
+    assert margin.status_code == 302 and CommissionPlan.objects.get(name="On margin").basis == "margin"
+    CommissionPlan.objects.filter(name="On margin").delete()
     manager = signed_in(company.manager_a)
     page = manager.get(reverse("incentives:plan", kwargs={"plan_id": created.pk}))
     assert page.status_code == 200 and "disabled" in page.content.decode()

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from bridgecrm.contracts.models import Contract
 from bridgecrm.contracts.services import contracts as contract_services
 from bridgecrm.contracts.services import payments as payment_services
+from bridgecrm.contracts.services import refunds as refund_services
 from bridgecrm.web.tests.matrix_support import (
     CREATED,
     DELETED,
@@ -61,11 +62,20 @@ def build(world: World) -> None:
     payment = payment_services.payment_record(
         actor=owner, contract=contract, received_on=dt.date(2026, 1, 20), amount="1000.00", reference="MX-1"
     )
+    # A second payment, part refunded: the refund rows act on it (the first payment stays deletable).
+    refunded = payment_services.payment_record(
+        actor=owner, contract=contract, received_on=dt.date(2026, 1, 25), amount="500.00", reference="MX-R"
+    )
+    refund = refund_services.refund_record(
+        actor=owner, payment=refunded, refunded_on=dt.date(2026, 2, 3), amount="100.00", reason="Matrix refund"
+    )
     attachment = contract_services.attachment_add(
         actor=owner, contract=contract, upload=SimpleUploadedFile("合同.pdf", PDF)
     )
     world.extra["contract"] = Contract.objects.get(pk=contract.pk)
     world.extra["payment"] = payment
+    world.extra["refunded_payment"] = refunded
+    world.extra["refund"] = refund
     world.extra["attachment"] = attachment
 
 
@@ -75,6 +85,18 @@ def contract_pk(w: World) -> int:
 
 def payment_pk(w: World) -> int:
     return int(w.extra["payment"].pk)
+
+
+def refunded_payment_pk(w: World) -> int:
+    return int(w.extra["refunded_payment"].pk)
+
+
+def refund_pk(w: World) -> int:
+    return int(w.extra["refund"].pk)
+
+
+def api_lists_refund(w: World, response: Any) -> bool:
+    return refund_pk(w) in {item["id"] for item in response.json()["items"]}
 
 
 def attachment_pk(w: World) -> int:
@@ -229,6 +251,37 @@ ROWS: list[Case] = [
         {**SEEN_SAVED, "owner": FORBIDDEN},
     ),
     Case(
+        C + "refund_record",
+        "GET",
+        url(C + "refund_record", contract_id=contract_pk, payment_id=refunded_payment_pk),
+        # The refund form's row (htmx), for those who see the contract.
+        SEEN_OK,
+    ),
+    Case(
+        C + "refund_record",
+        "POST",
+        url(C + "refund_record", contract_id=contract_pk, payment_id=refunded_payment_pk),
+        # Recording a refund needs what recording a payment needs: seeing the contract.
+        SEEN_SAVED,
+        data=lambda w: {"refunded_on": "2026-02-10", "amount": "50.00", "reason": "Matrix: one unit returned"},
+    ),
+    Case(
+        C + "refund_record",
+        "POST",
+        url(C + "refund_record", contract_id=contract_pk, payment_id=refunded_payment_pk),
+        # An over-refund is refused with the form's error (400) and writes nothing; unseen: 404.
+        visible_to(SEES_CUSTOMER, INVALID),
+        data=lambda w: {"refunded_on": "2026-02-10", "amount": "400.01", "reason": "Too much"},
+        variant="over-refund",
+    ),
+    Case(
+        C + "refund_delete",
+        "POST",
+        url(C + "refund_delete", contract_id=contract_pk, refund_id=refund_pk),
+        # As deleting a payment: the owner's manager or an admin; the owner sees it but may not.
+        {**SEEN_SAVED, "owner": FORBIDDEN},
+    ),
+    Case(
         C + "payments", "GET", url(C + "payments"), signed_in(OK), probe=web_lists_payment, probe_seen_by=SEES_CUSTOMER
     ),
     Case(C + "payments_export", "GET", url(C + "payments_export"), signed_in(OK)),
@@ -327,6 +380,37 @@ ROWS: list[Case] = [
         url(A + "payment_delete", payment_id=payment_pk),
         {**visible_to(SEES_CUSTOMER, DELETED, anonymous=UNAUTHENTICATED), "owner": FORBIDDEN},
         operation="DELETE /api/v1/payments/{payment_id}",
+    ),
+    Case(
+        A + "refunds_list",
+        "GET",
+        url(A + "refunds_list", contract_id=contract_pk),
+        API_SEEN,
+        probe=api_lists_refund,
+        probe_seen_by=SEES_CUSTOMER,
+        operation="GET /api/v1/contracts/{contract_id}/refunds",
+    ),
+    Case(
+        A + "refund_record",
+        "POST",
+        url(A + "refund_record", payment_id=refunded_payment_pk),
+        visible_to(SEES_CUSTOMER, CREATED, anonymous=UNAUTHENTICATED),  # an unseen payment: 404, nothing written
+        data=lambda w: {"refunded_on": "2026-02-10", "amount": "50.00", "reason": "API refund"},
+        operation="POST /api/v1/payments/{payment_id}/refunds",
+    ),
+    Case(
+        A + "refund_get",
+        "GET",
+        url(A + "refund_get", refund_id=refund_pk),
+        API_SEEN,
+        operation="GET /api/v1/refunds/{refund_id}",
+    ),
+    Case(
+        A + "refund_delete",
+        "DELETE",
+        url(A + "refund_delete", refund_id=refund_pk),
+        {**visible_to(SEES_CUSTOMER, DELETED, anonymous=UNAUTHENTICATED), "owner": FORBIDDEN},
+        operation="DELETE /api/v1/refunds/{refund_id}",
     ),
     Case(
         A + "aging",
