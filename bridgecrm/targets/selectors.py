@@ -571,7 +571,7 @@ def progress(
         if m.pipeline
         else {}
     )
-    team_parts: dict[int, list[tuple[Decimal, ...]]] = defaultdict(list)
+    team_parts: dict[int, list[Decimal]] = {}  # each team's components, summed as people are met
     team_pipe: dict[int, Decimal] = defaultdict(Decimal)
     for owner_id, path in paths.items():
         value, weighted = found.get(owner_id), pipe.get(owner_id)
@@ -580,7 +580,12 @@ def progress(
         for team in teams:
             if path.startswith(team.path):
                 if value is not None:
-                    team_parts[team.pk].append(value)
+                    acc = team_parts.get(team.pk)
+                    if acc is None:
+                        team_parts[team.pk] = list(value)
+                    else:
+                        for i, v in enumerate(value):
+                            acc[i] += v
                 team_pipe[team.pk] += weighted or Decimal(0)
     sums: dict[int, dict[bool, Decimal]] = {}
     if view_others and targets and m.additive:
@@ -668,7 +673,7 @@ def progress(
                 team.pk,
                 team.name,
                 depth,
-                m.group_value(team_parts.get(team.pk, [])),
+                m.group_value([tuple(team_parts[team.pk])] if team.pk in team_parts else []),
                 team_pipe.get(team.pk, Decimal(0)),
                 link(team_id=team.pk),
             )
