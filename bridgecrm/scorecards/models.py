@@ -127,7 +127,9 @@ class ScorecardMetric(models.Model):
     weight = models.DecimalField(_("weight %"), max_digits=5, decimal_places=2)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices, default=Direction.HIGHER)
     curve = models.CharField(_("scoring curve"), max_length=10, choices=Curve.choices, default=Curve.LINEAR)
+    # xgettext:no-python-format
     cap = models.DecimalField(_("cap % of target"), max_digits=6, decimal_places=2, default=120)
+    # xgettext:no-python-format
     threshold = models.DecimalField(_("threshold % of target"), max_digits=6, decimal_places=2, default=100)
     # [[from achievement %, points as % of the weight], ...]
     bands = models.JSONField(_("bands"), default=list, blank=True)
