@@ -4,7 +4,8 @@ Each metric's ``compute(period, user_ids, context)`` returns ``{user_id: Decimal
 asked (None: the rep has no data for it, scored 0 and shown as "no data"). Money is in the company's
 base currency: deals carry ``amount_base``; payments and plan lines are converted at the rates in force
 on the period's last day (amounts in a currency without a rate are left out, as tiers do).
-Metrics without a data source in Bridge (customer satisfaction, market research) are listed as
+Market research notes are the know-how library's articles of the kind "market research", counted
+by author and day written. Metrics without a data source in Bridge (customer satisfaction) are listed as
 unavailable with the reason, cannot be picked, and are never given numbers.
 
 Rates and averages also have ``parts(period, user_ids | None, context)`` → ``{user_id: (numerator,
@@ -38,7 +39,7 @@ from bridgecrm.targets import measures as target_measures
 from bridgecrm.targets.models import Measure
 from bridgecrm.targets.selectors import rep_target_amounts
 from bridgecrm.tiers import selectors as tier_selectors
-from bridgecrm.training.models import Enrollment
+from bridgecrm.training.models import Article, ArticleKind, Enrollment
 
 Values = dict[int, Decimal | None]
 Parts = dict[int, tuple[Decimal, ...]]
@@ -325,6 +326,21 @@ def _follow_ups(period: Period, ids: Sequence[int], kind: str | None) -> Values:
     return {u: Decimal(found.get(u, 0)) for u in ids}
 
 
+def market_research(period: Period, ids: Sequence[int], ctx: Context) -> Values:
+    """Market research notes each rep wrote in the period (know-how library, kind "market")."""
+    start, end = _day_bounds(period)
+    found = dict(
+        Article.objects.filter(
+            author_id__in=ids, kind=ArticleKind.MARKET_RESEARCH, created_at__gte=start, created_at__lt=end
+        )
+        .order_by()
+        .values("author_id")
+        .annotate(n=Count("id"))
+        .values_list("author_id", "n")
+    )
+    return {u: Decimal(found.get(u, 0)) for u in ids}
+
+
 def visits(period: Period, ids: Sequence[int], ctx: Context) -> Values:
     return _follow_ups(period, ids, FollowUpKind.VISIT)
 
@@ -499,8 +515,8 @@ REGISTRY: dict[str, Metric] = {
             COUNT,
             "higher",
             "process",
-            None,
-            unavailable=_("Bridge does not record market research notes yet."),
+            market_research,
+            description=_("know-how library articles of the kind market research written in the period"),
         ),
         Metric(
             "training_completion",
@@ -610,6 +626,8 @@ def _records(code: str) -> target_measures.RecordsFn | None:
         return lambda period: (reverse("tiers:compliance"), {"start": period.start, "end": period.end}, "")
     if code == "training_completion":
         return lambda period: (reverse("training:sessions"), {}, "")
+    if code == "market_research":
+        return lambda period: (reverse("training:library"), {"kind": ArticleKind.MARKET_RESEARCH}, "")
     return None
 
 

@@ -210,6 +210,9 @@ class ArticleKind(models.TextChoices):
     SUCCESS_STORY = "story", _("Success story")
     PLAYBOOK = "playbook", _("Playbook")
     OBJECTION = "objection", _("Objection handling")
+    # A market research note (市场调研): what a rep learned about a market, a competitor or prices;
+    # the scorecard metric "market research notes submitted" counts them per author.
+    MARKET_RESEARCH = "market", _("Market research")
 
 
 class Article(models.Model):

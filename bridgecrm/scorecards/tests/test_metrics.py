@@ -7,14 +7,17 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from bridgecrm.conftest import Company
 from bridgecrm.contracts.models import PaymentPlanLine
+from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.core.periods import Period
 from bridgecrm.scorecards import metrics, scoring, services
 from bridgecrm.targets.models import Target
 from bridgecrm.tiers.tests.helpers import customer, paid, won
+from bridgecrm.training import services as training_services
 from bridgecrm.users.tests.factories import role
 
 pytestmark = pytest.mark.django_db
@@ -68,10 +71,27 @@ def test_training_completion_is_no_data_without_enrolments(company: Company) -> 
 
 
 def test_unavailable_metrics_have_reasons_and_no_numbers() -> None:
-    for code in ("satisfaction", "market_research"):
-        metric = metrics.REGISTRY[code]
-        assert not metric.available and metric.unavailable
-    assert len(metrics.available()) == 12
+    metric = metrics.REGISTRY["satisfaction"]
+    assert not metric.available and metric.unavailable
+    assert len(metrics.available()) == 13
+
+
+def test_market_research_counts_each_reps_notes_written_in_the_period(company: Company) -> None:
+    """Market research notes are library articles of that kind, by author, on the company's days."""
+
+    def note(author: object, kind: str, at: dt.datetime) -> None:
+        with time_machine.travel(at, tick=False):
+            training_services.article_create(actor=author, kind=kind, title="华东区竞品报价", body="竞品A 降价 10%")
+
+    shanghai = dates.company_zone()
+    note(company.owner, "market", dt.datetime(2026, 1, 1, 0, 30, tzinfo=shanghai))  # Q1 in Shanghai (UTC: 2025)
+    note(company.owner, "market", dt.datetime(2026, 3, 31, 23, 30, tzinfo=shanghai))
+    note(company.owner, "story", dt.datetime(2026, 2, 1, 10, 0, tzinfo=shanghai))  # another kind
+    note(company.owner, "market", dt.datetime(2026, 4, 1, 0, 10, tzinfo=shanghai))  # Q2
+    note(company.manager_a, "market", dt.datetime(2026, 2, 1, 10, 0, tzinfo=shanghai))  # not asked
+    assert values("market_research", company) == {company.owner.pk: Decimal(2), company.teammate.pk: Decimal(0)}
+    metric = metrics.REGISTRY["market_research"]
+    assert metric.available and metric.additive and metric.kind == "process"
 
 
 def test_reps_for_roles_and_teams(company: Company) -> None:

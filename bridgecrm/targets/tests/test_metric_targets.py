@@ -73,7 +73,9 @@ def test_registry_lists_every_metric_with_unit_and_additivity() -> None:
         assert m is not None and m.available and m.unit == measures.RATIO and not m.additive and m.places == 2
     average = measures.get("average_deal_size")
     assert average is not None and average.unit == measures.MONEY and not average.additive
-    for code in ("satisfaction", "market_research", "sales_vs_target"):
+    market = measures.get("market_research")  # notes written: a count, added up over people
+    assert market is not None and market.available and market.additive and "market_research" in codes
+    for code in ("satisfaction", "sales_vs_target"):
         m = measures.get(code)
         assert m is not None and not m.available and m.unavailable and code not in codes
     assert [m.code for m in measures.all_measures()][:6] == [
@@ -400,7 +402,7 @@ def test_api_refuses_unknown_and_unavailable_measures(company: Company) -> None:
         admin, "/targets", {"measure": "sop_compliance", "period": "2026", "scope": "company", "amount": "101"}
     )
     assert too_much.status_code == 400 and too_much.json()["details"]["amount"]
-    assert admin.get("/api/v1/targets/progress", {"measure": "market_research"}).status_code == 400
+    assert admin.get("/api/v1/targets/progress", {"measure": "satisfaction"}).status_code == 400
     assert admin.get("/api/v1/targets/progress", {"measure": "bogus"}).status_code == 400
     assert not Target.objects.exists()
 
