@@ -580,10 +580,11 @@ def statement_generate(*, actor: User, user: User, period: Period) -> Statement:
 
 
 def _generate(
-    *, actor: User, user: User, period: Period, base_currency: str, keep_empty: bool = True
+    *, actor: User | None, user: User, period: Period, base_currency: str, keep_empty: bool = True
 ) -> Statement | None:
-    """``statement_generate`` once the actor's right over ``user`` is checked. With ``keep_empty``
-    false, a statement that would be new, under no plan and without a line is not made (None)."""
+    """``statement_generate`` once the actor's right over ``user`` is checked (``actor`` None: the
+    month-end task). With ``keep_empty`` false, a statement that would be new, under no plan and
+    without a line is not made (None)."""
     with transaction.atomic():
         statement = (
             Statement.objects.select_for_update()
@@ -709,6 +710,24 @@ def _generate(
             details={"period": period.code, "total": str(statement.total), "lines": len(lines)},
         )
     return statement
+
+
+def statements_prepare(*, period: Period) -> int:
+    """The month-end run (a task, no actor): the draft statement of ``period`` for every active
+    person with a plan, a clawback or a bonus in it, so approvers find them ready to review.
+    Approved statements are left alone and drafts are rebuilt, so a second run changes nothing.
+    Each person's statement commits on its own: one bad record cannot hold back everyone's."""
+    locked = set(
+        Statement.objects.filter(
+            period_start=period.start, period_end=period.end, status=StatementStatus.APPROVED
+        ).values_list("user_id", flat=True)
+    )
+    count = 0
+    base_currency = CompanyProfile.current().base_currency
+    for user in User.objects.filter(is_active=True).exclude(pk__in=locked).order_by("username"):
+        if _generate(actor=None, user=user, period=period, base_currency=base_currency, keep_empty=False):
+            count += 1
+    return count
 
 
 def statements_generate(*, actor: User, period: Period) -> int:

@@ -7,6 +7,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
+import time_machine
 from django.utils import translation
 
 from bridgecrm.activities.models import Notification, NotificationKind
@@ -14,9 +15,10 @@ from bridgecrm.activities.selectors import notification_text
 from bridgecrm.conftest import Company
 from bridgecrm.contracts.models import Contract, ContractStatus, Payment
 from bridgecrm.contracts.services import payments as payment_services
+from bridgecrm.core import scheduler
 from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.core.periods import Period
-from bridgecrm.incentives import selectors, services
+from bridgecrm.incentives import selectors, services, tasks
 from bridgecrm.incentives.models import (
     BonusRule,
     CommissionPlan,
@@ -300,3 +302,28 @@ def test_example_4_clawback_from_a_capped_statement(company: Company) -> None:
         (LineKind.CLAWBACK, beta.pk, D("10000.00"), D("-290.32")),
     ]
     assert august.total == D("-870.97")
+
+
+def test_month_end_task_drafts_everyones_statement_once_and_leaves_approved_ones(company: Company) -> None:
+    """On 1 August at 09:30 Shanghai time (01:30 UTC) the worker drafts July for everyone with a plan;
+    a second run (a restart, a catch-up) rebuilds the same drafts, and an approved one never moves."""
+    plan(company.admin, company.owner)
+    plan(company.admin, company.teammate)
+    won_deal(company.admin, company.owner, "1000", dt.date(2026, 7, 5), "Alpha")
+    won_deal(company.admin, company.teammate, "2000", dt.date(2026, 7, 31), "Beta")
+    won_deal(company.admin, company.teammate, "9000", dt.date(2026, 8, 1), "August")
+    mine = services.statement_generate(actor=company.manager_a, user=company.owner, period=JULY)
+    services.statement_approve(actor=company.manager_a, statement=mine)
+    approved_at = Statement.objects.get(pk=mine.pk).approved_at
+    with time_machine.travel(dt.datetime(2026, 8, 1, 1, 30, tzinfo=dt.UTC), tick=False):
+        assert tasks.prepare_last_month_statements.call() == 1  # the teammate's; the owner's is approved
+        assert tasks.prepare_last_month_statements.call() == 1
+    drafts = Statement.objects.filter(status=StatementStatus.DRAFT)
+    assert [(s.user_id, s.period.code, s.total, s.generated_by_id) for s in drafts] == [
+        (company.teammate.pk, "2026-07", D("40.00"), None)
+    ]
+    assert StatementLine.objects.filter(statement__in=drafts).count() == 1
+    assert Statement.objects.get(pk=mine.pk).approved_at == approved_at
+    assert Statement.objects.count() == 2  # nobody without a plan got an empty statement
+    entry = next(e for e in scheduler.registered_entries() if e.name == "incentives.prepare_statements")
+    assert entry.cron == "30 1 1 * *" and not entry.catch_up
