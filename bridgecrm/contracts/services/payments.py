@@ -187,24 +187,32 @@ def plan_lines_set(
     return sorted(result, key=lambda r: (r.due_on, r.pk))
 
 
+def fill_in_order(
+    slots: list[tuple[int, decimal.Decimal]], amount: decimal.Decimal
+) -> list[tuple[int, decimal.Decimal]]:
+    """Pure: ``slots`` are (id, room) in the order to fill; ``amount`` fills the first, then the next.
+    Returns (id, taken) for the slots it touches; raises ValueError if it does not fit."""
+    left = amount
+    result: list[tuple[int, decimal.Decimal]] = []
+    for slot_id, room in slots:
+        if left <= 0:
+            break
+        if room <= 0:
+            continue
+        take = min(room, left)
+        result.append((slot_id, take))
+        left -= take
+    if left > 0:
+        raise ValueError(f"{amount} does not fit in what is open")
+    return result
+
+
 def allocate_oldest_first(
     open_lines: list[tuple[int, decimal.Decimal]], amount: decimal.Decimal
 ) -> list[tuple[int, decimal.Decimal]]:
     """Pure: ``open_lines`` are (line id, still owed) in due order; the payment fills the first,
     then the next. Returns (line id, allocated) for the lines it touches; raises if it does not fit."""
-    left = amount
-    result: list[tuple[int, decimal.Decimal]] = []
-    for line_id, owed in open_lines:
-        if left <= 0:
-            break
-        if owed <= 0:
-            continue
-        take = min(owed, left)
-        result.append((line_id, take))
-        left -= take
-    if left > 0:
-        raise ValueError("the payment is larger than what is owed")
-    return result
+    return fill_in_order(open_lines, amount)
 
 
 def payment_record(

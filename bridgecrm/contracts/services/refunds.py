@@ -39,6 +39,7 @@ from bridgecrm.contracts.services.contracts import (
     not_found,
     require_visible,
 )
+from bridgecrm.contracts.services.payments import fill_in_order
 from bridgecrm.core import audit
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.users.models import User
@@ -52,19 +53,7 @@ def take_back_latest_first(
 ) -> list[tuple[int, decimal.Decimal]]:
     """Pure: ``allocated`` are (line id, what the payment still has on it) latest due first; the
     refund empties the first, then the next. Returns (line id, taken); raises if it does not fit."""
-    left = amount
-    result: list[tuple[int, decimal.Decimal]] = []
-    for line_id, held in allocated:
-        if left <= 0:
-            break
-        if held <= 0:
-            continue
-        take = min(held, left)
-        result.append((line_id, take))
-        left -= take
-    if left > 0:
-        raise ValueError("the refund is larger than what the payment holds")
-    return result
+    return fill_in_order(allocated, amount)
 
 
 def refunded_total(payment: Payment) -> decimal.Decimal:
