@@ -30,14 +30,19 @@ def contract_items(*, actor: Any, customer: Any, before: dt.datetime | None, lim
     ]
 
 
-def payment_items(*, actor: Any, customer: Any, before: dt.datetime | None, limit: int) -> list[TimelineItem]:
+def _received_rows(model: Any, *, actor: Any, customer: Any, before: dt.datetime | None, limit: int) -> list[Any]:
+    """Payments or refunds on the customer's contracts that ``actor`` sees, newest recorded first."""
     qs = (
-        Payment.objects.visible_to(actor)
+        model.objects.visible_to(actor)
         .filter(contract__customer_id=customer.pk)
         .select_related("contract", "recorded_by")
     )
     if before is not None:
         qs = qs.filter(created_at__lt=before)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def payment_items(*, actor: Any, customer: Any, before: dt.datetime | None, limit: int) -> list[TimelineItem]:
     return [
         TimelineItem(
             at=p.created_at,
@@ -48,18 +53,11 @@ def payment_items(*, actor: Any, customer: Any, before: dt.datetime | None, limi
             by=p.recorded_by.display_name,
             icon="payment",
         )
-        for p in qs.order_by("-created_at", "-id")[:limit]
+        for p in _received_rows(Payment, actor=actor, customer=customer, before=before, limit=limit)
     ]
 
 
 def refund_items(*, actor: Any, customer: Any, before: dt.datetime | None, limit: int) -> list[TimelineItem]:
-    qs = (
-        Refund.objects.visible_to(actor)
-        .filter(contract__customer_id=customer.pk)
-        .select_related("contract", "recorded_by")
-    )
-    if before is not None:
-        qs = qs.filter(created_at__lt=before)
     return [
         TimelineItem(
             at=r.created_at,
@@ -70,7 +68,7 @@ def refund_items(*, actor: Any, customer: Any, before: dt.datetime | None, limit
             by=r.recorded_by.display_name,
             icon="payment",
         )
-        for r in qs.order_by("-created_at", "-id")[:limit]
+        for r in _received_rows(Refund, actor=actor, customer=customer, before=before, limit=limit)
     ]
 
 

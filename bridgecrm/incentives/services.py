@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -305,11 +305,9 @@ class _Source:
         self.progress, self.unpaid, self.missing_line = progress, unpaid, ""
 
 
-def _margin_sources(user: User, period: Period) -> list[_Source]:
-    """Won deals of the period: paid on amount_base − cost_base, measured on amount_base. A deal with
-    an unknown cost (no lines, or a line without a cost) or no positive margin is not paid; it is
-    kept with a reason so the statement can say why. Two queries, whatever the number of deals."""
-    deals = list(
+def _won_deals(user: User, period: Period) -> QuerySet[Deal]:
+    """``user``'s won deals closed in ``period`` with an amount: what signed and margin plans pay on."""
+    return (
         Deal.objects.filter(
             owner_id=user.pk,
             status=DealStatus.WON,
@@ -321,6 +319,13 @@ def _margin_sources(user: User, period: Period) -> list[_Source]:
         .select_related("customer")
         .order_by("closed_on", "pk")
     )
+
+
+def _margin_sources(user: User, period: Period) -> list[_Source]:
+    """Won deals of the period: paid on amount_base − cost_base, measured on amount_base. A deal with
+    an unknown cost (no lines, or a line without a cost) or no positive margin is not paid; it is
+    kept with a reason so the statement can say why. Two queries, whatever the number of deals."""
+    deals = list(_won_deals(user, period))
     unknown = [d.pk for d in deals if d.cost_base is None]
     first_missing: dict[int, str] = {}
     for deal_id, name in (
@@ -353,18 +358,7 @@ def _sources(user: User, period: Period, basis: str, base_currency: str) -> list
     if basis == Basis.MARGIN:
         return _margin_sources(user, period)
     if basis == Basis.SIGNED:
-        deals = (
-            Deal.objects.filter(
-                owner_id=user.pk,
-                status=DealStatus.WON,
-                deleted_at__isnull=True,
-                closed_on__gte=period.start,
-                closed_on__lte=period.end,
-                amount_base__gt=0,
-            )
-            .select_related("customer")
-            .order_by("closed_on", "pk")
-        )
+        deals = _won_deals(user, period)
         for deal in deals:
             assert deal.amount_base is not None
             assert deal.closed_on is not None
