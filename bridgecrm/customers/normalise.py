@@ -71,18 +71,22 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
+_EN_SUFFIX_WORDS = tuple(tuple(suffix.split()) for suffix in _LEGAL_SUFFIXES_EN)
+_EN_LAST_WORDS = frozenset(words[-1] for words in _EN_SUFFIX_WORDS)
+
+
 def _strip_english(words: list[str]) -> list[str]:
+    """Drop a leading "the" and, repeatedly, the first legal suffix (in the order above) that ends
+    the words, keeping at least one word."""
     if len(words) > 1 and words[0] == "the":
         words = words[1:]
-    changed = True
-    while changed and len(words) > 1:
-        changed = False
-        for suffix in _LEGAL_SUFFIXES_EN:
-            parts = suffix.split()
-            if len(words) > len(parts) and words[-len(parts) :] == parts:
+    while len(words) > 1 and words[-1] in _EN_LAST_WORDS:  # most names end in no suffix word at all
+        for parts in _EN_SUFFIX_WORDS:
+            if len(words) > len(parts) and tuple(words[-len(parts) :]) == parts:
                 words = words[: -len(parts)]
-                changed = True
                 break
+        else:
+            break
     return words
 
 
@@ -97,7 +101,7 @@ def name_words(name: str) -> list[str]:
 def name_key(name: str) -> str:
     """The company or person name without legal suffixes, width, case, spaces or punctuation."""
     key = "".join(name_words(name))
-    changed = True
+    changed = key.endswith(_LEGAL_SUFFIXES_ZH)  # one C call rules out most names
     while changed:
         changed = False
         for suffix in _LEGAL_SUFFIXES_ZH:

@@ -10,10 +10,13 @@ error file).
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import os
 import shutil
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,7 @@ from bridgecrm.core.context import Source
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers import search_index
 from bridgecrm.customization.models import FieldDefinition
-from bridgecrm.imports import kinds, policies, readers
+from bridgecrm.imports import ahead, kinds, policies, readers
 from bridgecrm.imports.kinds.base import CUSTOM_PREFIX, Context, Row
 from bridgecrm.imports.models import ImportJob, ImportStatus
 from bridgecrm.users.models import User
@@ -170,18 +173,14 @@ def check_mapping(job: ImportJob) -> None:
 
 def _rows(table: readers.Table, columns: list[tuple[int, str]], ext_index: int | None, start: int) -> Iterator[Row]:
     width = max([i for i, _t in columns] + [ext_index or 0]) + 1
+    spec = tuple(columns)
     for number, cells in enumerate(table.rows, start=1):
         if number <= start or not any(c.strip() for c in cells):
             continue  # done before the resume point, or a blank line
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        values = {target: text for i, target in columns if (text := cells[i].strip())}
-        yield Row(
-            number=number,
-            cells=cells,
-            values=values,
-            external_id=cells[ext_index].strip()[:200] if ext_index is not None else "",
-        )
+        external_id = cells[ext_index].strip()[:200] if ext_index is not None else ""
+        yield Row(number, cells, None, external_id, spec)
 
 
 def _batches(rows: Iterator[Row], size: int = BATCH_SIZE) -> Iterator[list[Row]]:
@@ -220,7 +219,7 @@ def run_job(job: ImportJob, *, dry_run: bool | None = None, batch_size: int = BA
     dry = job.dry_run if dry_run is None else dry_run
     actor = job.created_by
     language = getattr(actor, "language", "") or settings.LANGUAGE_CODE
-    with context.acting(Source.IMPORT), translation.override(language):
+    with context.acting(Source.IMPORT), translation.override(language), _quiet_collector():
         try:
             return _run(job, actor, dry, max(1, min(batch_size, 10_000)))
         except ApplicationError as exc:
@@ -228,6 +227,25 @@ def run_job(job: ImportJob, *, dry_run: bool | None = None, batch_size: int = BA
                 job.refresh_from_db()
                 return job
             return _fail(job, exc.message)
+
+
+@contextmanager
+def _quiet_collector() -> Iterator[None]:
+    """Python's cycle collector, out of the way of an import: an import makes and drops millions
+    of small objects that refcounting frees (a batch's rows, cells, keys), and each time the young
+    generation fills the collector walks them again, and now and then the whole heap, Django's
+    included. Measured on 100,000 customers, reading the prepared batches back from the second
+    process took 1.75 s with the collector and 0.88 s without. So the objects alive before the
+    import are frozen out of its sight and the young generation collects ten times less often;
+    both are put back after. Cycles are still collected, just in fewer passes."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 7000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _run(job: ImportJob, actor: User, dry: bool, batch_size: int) -> ImportJob:
@@ -254,17 +272,90 @@ def _run_table(
     if job.rows_total > MAX_ROWS:
         raise ApplicationError("too_many_rows", _("The file has more than 250,000 rows."))
     default_owner = job.default_owner if job.default_owner is not None and job.default_owner.is_active else actor
-    ctx = Context(job=job, actor=actor, default_owner=default_owner, dry_run=dry, custom_fields=custom)
+    ctx = Context(
+        job=job,
+        actor=actor,
+        default_owner=default_owner,
+        dry_run=dry,
+        custom_fields=custom,
+        mapped=frozenset(target for _index, target in columns),
+    )
     now = timezone.now()
     job.status, job.started_at, job.updated_at = ImportStatus.RUNNING, job.started_at or now, now
     job.save(update_fields=["status", "started_at", "updated_at"])
     if dry:
         return _dry_run(job, ctx, kind, table, columns, ext_index, headers)
-    for number, batch in enumerate(_batches(_rows(table, columns, ext_index, job.rows_committed), batch_size), 1):
-        _commit_batch(job, ctx, kind, batch)
-        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8…
-            _refresh_statistics()
+    batches = _prepared(kind, table, columns, ext_index, job.rows_committed, batch_size, job.rows_total)
+    with _fewer_checkpoints():
+        for number, (batch, ready) in enumerate(batches, 1):
+            _commit_batch(job, ctx, kind, batch, ready)
+            if number & (number - 1) == 0:  # after batches 1, 2, 4, 8…
+                _refresh_statistics()
     return _finish(job, headers)
+
+
+def _prepared(
+    kind: kinds.Kind,
+    table: readers.Table,
+    columns: list[tuple[int, str]],
+    ext_index: int | None,
+    start: int,
+    batch_size: int,
+    total: int,
+) -> Iterator[tuple[list[Row], Any]]:
+    """Each batch with the kind's checks of its cells (``Kind.prepare``), run ahead in a second
+    process (imports/ahead.py) when the file has more than a couple of batches left."""
+    batches = _batches(_rows(table, columns, ext_index, start), batch_size)
+    parallel = kind.prepares and total - start > 2 * batch_size
+    return ahead.prepared(batches, kind.prepare, parallel=parallel, beside=_checkpointer())
+
+
+def _checkpointer() -> Callable[[], None] | None:
+    """On a SQLite file, what the reading process does while this one writes a batch: copy the
+    write-ahead log's committed pages back into the database (a PASSIVE checkpoint, on a connection
+    of its own, which never blocks the writer). Done by the writer, checkpoints took 1.4 s of the
+    writer's 10 s on 100,000 customers; beside it they take none of its time."""
+    if connection.vendor != "sqlite" or str(connection.settings_dict["NAME"]).startswith(("file:", ":memory:")):
+        return None
+    path = str(connection.settings_dict["NAME"])
+    opened: list[sqlite3.Connection] = []
+
+    def checkpoint() -> None:
+        try:
+            if not opened:  # opened in the reading process, after the fork
+                opened.append(sqlite3.connect(path, timeout=0, isolation_level=None))
+            opened[0].execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # busy or gone: the writer's own checkpoints still happen
+
+    return checkpoint
+
+
+# Pages SQLite lets the write-ahead log grow to before copying them back into the database (its
+# default is 1,000, 4 MB). An import batch touches thousands of index pages, so the default copies
+# most of them back after every batch; at 8,000 pages (32 MB) a page changed by several batches is
+# copied once: 100,000 customers take 2.5 s of inserts instead of 3.2 s, with a log of about 100 MB.
+IMPORT_CHECKPOINT_PAGES = 8000
+
+
+@contextmanager
+def _fewer_checkpoints() -> Iterator[None]:
+    """On SQLite, checkpoint less often during the import (this connection only), then once at the
+    end without waiting for readers; nothing to do on PostgreSQL."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA wal_autocheckpoint={IMPORT_CHECKPOINT_PAGES:d}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(before):d}")
+            if not connection.in_atomic_block:
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 # The tables whose exact-key and reference lookups every kind's batches make.
@@ -295,8 +386,9 @@ def _dry_run(
     created = updated = skipped = failed = read = 0
     findings: list[dict[str, Any]] = []
     lines: list[str] = []
-    for batch in _batches(_rows(table, columns, ext_index, 0)):
-        result = kind.process(ctx, batch)
+    total = job.rows_total or 0
+    for batch, ready in _prepared(kind, table, columns, ext_index, 0, BATCH_SIZE, total):
+        result = kind.process(ctx, batch, ready)
         read = batch[-1].number  # rows of the file gone through, blank lines included
         created += len(result.created)
         updated += len(result.updated) + result.merged
@@ -315,14 +407,14 @@ def _dry_run(
     return job
 
 
-def _commit_batch(job: ImportJob, ctx: Context, kind: kinds.Kind, batch: list[Row]) -> None:
+def _commit_batch(job: ImportJob, ctx: Context, kind: kinds.Kind, batch: list[Row], ready: Any) -> None:
     start, end = job.rows_committed, batch[-1].number
     with transaction.atomic():
         current = ImportJob.objects.select_for_update().filter(pk=job.pk).values_list("rows_committed", flat=True)[0]
         if current != start:
             raise ApplicationError("import_overtaken", _("Another run of this import is going on."))
         with search_index.bulk_insert():
-            result = kind.process(ctx, batch)
+            result = kind.process(ctx, batch, ready)
         _write_atomically(error_part(job, start), _error_lines(result.errors))
         counts = {
             "created": len(result.created),

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import sqlite3
 from collections.abc import Sequence
+from itertools import chain, repeat
 from typing import Any
 
 from django.db import connection, models
@@ -34,6 +36,8 @@ def adapt_decimal(value: decimal.Decimal | None, max_digits: int, places: int) -
 
 
 def adapt_json(value: Any) -> str:
+    if type(value) is dict and not value:  # most imported records have no custom values
+        return "{}"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -52,15 +56,46 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     table, pk = qn(meta.db_table), qn(str(meta.pk.column))
     head = f"INSERT INTO {table} ({', '.join(qn(n) for n in names)}) VALUES "  # noqa: S608 - the model's names
     one = "(" + ", ".join(["%s"] * len(names)) + ")"
+    # SQLite inside a transaction: this connection holds the database's only write lock (Bridge
+    # opens transactions IMMEDIATE) and Django's AUTOINCREMENT keys only grow, so the rows of one
+    # statement take consecutive ids ending at ``lastrowid``; RETURNING would buffer and hand back
+    # every id for nothing. Elsewhere (PostgreSQL, or SQLite in autocommit) the ids are returned.
+    consecutive = connection.vendor == "sqlite" and connection.in_atomic_block
+    tail = "" if consecutive else f" RETURNING {pk}"
     ids: list[int] = []
     with connection.cursor() as cursor:
         for start, end in chunk_bounds(len(rows), max(1, MAX_VARIABLES // len(names))):
             chunk = rows[start:end]
-            sql = head + ", ".join([one] * len(chunk)) + f" RETURNING {pk}"
-            cursor.execute(sql, [value for row in chunk for value in (*row, *defaults)])
-            # One statement's ids come from the sequence in the order of its VALUES.
-            ids.extend(sorted(int(r[0]) for r in cursor.fetchall()))
+            # Each row's values, then the defaults: flattened by itertools in C, not a tuple a row.
+            _execute(
+                cursor,
+                head + ", ".join([one] * len(chunk)) + tail,
+                list(chain.from_iterable(chain.from_iterable(zip(chunk, repeat(defaults))))),
+            )
+            if consecutive:
+                last = int(cursor.lastrowid)
+                ids.extend(range(last - len(chunk) + 1, last + 1))
+            else:  # one statement's ids come from the sequence in the order of its VALUES
+                ids.extend(sorted(int(r[0]) for r in cursor.fetchall()))
     return ids
+
+
+def _execute(cursor: Any, sql: str, params: list[Any]) -> None:
+    """``cursor.execute``, except on SQLite when no one is logging queries: Django's SQLite cursor
+    turns each ``%s`` into ``?`` with a look-behind regular expression over the whole statement,
+    0.35 ms for a 30,000-placeholder INSERT (0.7 s of an import of 100,000 customers), where
+    ``str.replace`` takes a few microseconds (the statements here have no other ``%``). Execute
+    wrappers still run, and database errors are still Django's."""
+    if connection.vendor != "sqlite" or connection.queries_logged:
+        cursor.execute(sql, params)
+        return
+    raw = cursor.cursor  # Django's SQLiteCursorWrapper, itself a sqlite3.Cursor
+
+    def run(qmark: str, values: Any, _many: bool, _context: Any) -> Any:
+        with connection.wrap_database_errors:
+            return sqlite3.Cursor.execute(raw, qmark, values)
+
+    cursor._execute_with_wrappers(sql.replace("%s", "?"), params, many=False, executor=run)
 
 
 def chunk_bounds(total: int, per: int) -> list[tuple[int, int]]:

@@ -51,7 +51,7 @@ class ContactsKind(base.Kind):
         Target("notes", _("Notes")),
     )
 
-    def process(self, ctx: Context, rows: Sequence[Row]) -> BatchResult:
+    def process(self, ctx: Context, rows: Sequence[Row], ready: Any = None) -> BatchResult:
         result = BatchResult()
         customers = base.customers_by_reference(ctx, base.column_values(rows, "customer"))
         refs = base.external_refs(self.code, (r.external_id for r in rows))

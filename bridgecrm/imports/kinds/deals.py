@@ -155,7 +155,7 @@ class DealsKind(base.Kind):
             "_history": history,
         }
 
-    def process(self, ctx: Context, rows: Sequence[Row]) -> BatchResult:
+    def process(self, ctx: Context, rows: Sequence[Row], ready: Any = None) -> BatchResult:
         result = BatchResult()
         customers = base.customers_by_reference(ctx, base.column_values(rows, "customer"))
         users = base.users_by_text(ctx, base.column_values(rows, "owner"))

@@ -35,7 +35,7 @@ class FollowUpsKind(base.Kind):
         Target("owner", _("By")),
     )
 
-    def process(self, ctx: Context, rows: Sequence[Row]) -> BatchResult:
+    def process(self, ctx: Context, rows: Sequence[Row], ready: Any = None) -> BatchResult:
         result = BatchResult()
         customers = base.customers_by_reference(ctx, base.column_values(rows, "customer"))
         users = base.users_by_text(ctx, base.column_values(rows, "owner"))

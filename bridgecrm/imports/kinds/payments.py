@@ -39,7 +39,7 @@ class PaymentsKind(base.Kind):
         Target("note", _("Note")),
     )
 
-    def process(self, ctx: Context, rows: Sequence[Row]) -> BatchResult:
+    def process(self, ctx: Context, rows: Sequence[Row], ready: Any = None) -> BatchResult:
         result = BatchResult()
         numbers = base.column_values(rows, "contract")
         contracts = {c.number: c for c in Contract.objects.visible_to(ctx.actor).filter(number__in=numbers)}

@@ -71,7 +71,7 @@ class ProductsKind(base.Kind):
             "is_active": (active.casefold() in base.TRUE_WORDS) if active else True,
         }
 
-    def process(self, ctx: Context, rows: Sequence[Row]) -> BatchResult:
+    def process(self, ctx: Context, rows: Sequence[Row], ready: Any = None) -> BatchResult:
         result = BatchResult()
         refs = base.external_refs(self.code, (r.external_id for r in rows))
         prepared: list[tuple[Row, dict[str, Any]]] = []

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from django.db.models import Count
@@ -21,6 +22,26 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def default_roles(transactional_db) -> None:
     restore_default_roles()
+
+
+def readers_left(needle: str, *, within: float) -> list[int]:
+    """Live processes whose command line names ``needle``, after waiting up to ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        alive = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if needle in (entry / "cmdline").read_bytes().decode(errors="replace") and not (
+                    (entry / "stat").read_text().split(") ", 1)[1].startswith("Z")
+                ):
+                    alive.append(int(entry.name))
+            except OSError:
+                continue
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
 
 
 ROWS = 12_000
@@ -46,6 +67,8 @@ def test_killed_import_leaves_whole_batches_and_resumes_without_duplicates_or_lo
     assert child.poll() is None, "the import ended before it could be killed; make the file bigger"
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
+    # The reading process it forked (imports/ahead.py) finds its pipe broken and ends too.
+    assert readers_left(str(path), within=15) == []
 
     job = ImportJob.objects.get()
     assert job.status == ImportStatus.RUNNING and 0 < job.rows_committed < ROWS
