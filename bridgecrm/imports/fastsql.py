@@ -56,6 +56,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     table, pk = qn(meta.db_table), qn(str(meta.pk.column))
     head = f"INSERT INTO {table} ({', '.join(qn(n) for n in names)}) VALUES "  # noqa: S608 - the model's names
     one = "(" + ", ".join(["%s"] * len(names)) + ")"
+    if connection.vendor == "postgresql":
+        return _copy_postgresql(meta, names, rows, defaults)
     # SQLite inside a transaction: this connection holds the database's only write lock (Bridge
     # opens transactions IMMEDIATE) and Django's AUTOINCREMENT keys only grow, so the rows of one
     # statement take consecutive ids ending at ``lastrowid``; RETURNING would buffer and hand back
@@ -77,6 +79,27 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
                 ids.extend(range(last - len(chunk) + 1, last + 1))
             else:  # one statement's ids come from the sequence in the order of its VALUES
                 ids.extend(sorted(int(r[0]) for r in cursor.fetchall()))
+    return ids
+
+
+def _copy_postgresql(
+    meta: Any, names: list[str], rows: Sequence[tuple[Any, ...]], defaults: tuple[Any, ...]
+) -> list[int]:
+    """PostgreSQL: ids drawn from the table's sequence in one query, then the rows sent with
+    ``COPY … FROM STDIN``. A multi-row INSERT of 100,000 customers spent 13.7 s in 30,000-parameter
+    statements the server parses and the driver adapts one value at a time; the same rows cost the
+    server 3.9 s to index. COPY streams them in the driver's row format."""
+    qn = connection.ops.quote_name
+    table, pk = str(meta.db_table), str(meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, len(rows)]
+        )
+        ids = [int(r[0]) for r in cursor.fetchall()]
+        columns = ", ".join(qn(n) for n in [pk, *names])
+        with cursor.cursor.copy(f"COPY {qn(table)} ({columns}) FROM STDIN") as copy:
+            for pk_value, row in zip(ids, rows, strict=True):
+                copy.write_row((pk_value, *row, *defaults))
     return ids
 
 

@@ -141,7 +141,8 @@ def test_bulk_check_for_imports_costs_a_few_queries_per_thousand_rows(company) -
     rows[40] = dedup.BulkRow(name="Tyrell Biotech Inc.")
     with CaptureQueriesContext(connection) as queries:
         found = dedup.find_duplicates_bulk(rows, actor=company.owner)
-    assert len(queries) <= 8, [q["sql"][:80] for q in queries]
+    # On PostgreSQL two more: bitmap scans off and back on around the key lookups (dedup.customers_by_keys).
+    assert len(queries) <= 8 + 2 * (connection.vendor == "postgresql"), [q["sql"][:80] for q in queries]
     assert sorted(found) == [10, 20, 30, 40]
     assert found[10][0].customer_id == owner.pk and found[10][0].reasons == ("name",)
     assert found[20][0].reasons == ("phone",) and found[30][0].reasons == ("email",)
