@@ -506,10 +506,17 @@ def customers_by_keys(
             cursor.execute("SET enable_bitmapscan = off")
         try:
             for sql, kind in _KEY_LOOKUPS:
-                for chunk in _chunks(sorted(k for k in wanted[kind] if k)):
-                    cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
-                    for key, pk in cursor.fetchall():
-                        found[kind].setdefault(key, set()).add(pk)
+                keys = sorted(k for k in wanted[kind] if k)
+                if postgres and keys:  # one array parameter, not one parameter a key
+                    cursor.execute(sql.removesuffix(" IN ") + " = ANY(%s)", [keys])
+                    rows = cursor.fetchall()
+                else:
+                    rows = []
+                    for chunk in _chunks(keys):
+                        cursor.execute(sql + "(" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
+                        rows.extend(cursor.fetchall())
+                for key, pk in rows:
+                    found[kind].setdefault(key, set()).add(pk)
         finally:
             if postgres:
                 cursor.execute("RESET enable_bitmapscan")

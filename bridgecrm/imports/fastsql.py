@@ -41,9 +41,12 @@ def adapt_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> list[int]:
+def insert_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *, ids: bool = True
+) -> list[int]:
     """Insert ``rows`` (values in the order of ``columns``, attribute names such as ``owner_id``,
-    already adapted) and return their ids in order. Every other concrete field gets its default,
+    already adapted) and return their ids in order (``ids=False``: the caller needs none, and
+    PostgreSQL lets the table number them). Every other concrete field gets its default,
     computed and adapted once for the whole call."""
     if not rows:
         return []
@@ -57,14 +60,14 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     head = f"INSERT INTO {table} ({', '.join(qn(n) for n in names)}) VALUES "  # noqa: S608 - the model's names
     one = "(" + ", ".join(["%s"] * len(names)) + ")"
     if connection.vendor == "postgresql":
-        return _copy_postgresql(meta, names, rows, defaults)
+        return _copy_postgresql(meta, names, rows, defaults, numbered=ids)
     # SQLite inside a transaction: this connection holds the database's only write lock (Bridge
     # opens transactions IMMEDIATE) and Django's AUTOINCREMENT keys only grow, so the rows of one
     # statement take consecutive ids ending at ``lastrowid``; RETURNING would buffer and hand back
     # every id for nothing. Elsewhere (PostgreSQL, or SQLite in autocommit) the ids are returned.
-    consecutive = connection.vendor == "sqlite" and connection.in_atomic_block
+    consecutive = _ids_are_consecutive()
     tail = "" if consecutive else f" RETURNING {pk}"
-    ids: list[int] = []
+    new_ids: list[int] = []
     with connection.cursor() as cursor:
         for start, end in chunk_bounds(len(rows), max(1, MAX_VARIABLES // len(names))):
             chunk = rows[start:end]
@@ -76,30 +79,40 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
             )
             if consecutive:
                 last = int(cursor.lastrowid)
-                ids.extend(range(last - len(chunk) + 1, last + 1))
+                new_ids.extend(range(last - len(chunk) + 1, last + 1))
             else:  # one statement's ids come from the sequence in the order of its VALUES
-                ids.extend(sorted(int(r[0]) for r in cursor.fetchall()))
-    return ids
+                new_ids.extend(sorted(int(r[0]) for r in cursor.fetchall()))
+    return new_ids
+
+
+def _ids_are_consecutive() -> bool:
+    return connection.vendor == "sqlite" and connection.in_atomic_block
 
 
 def _copy_postgresql(
-    meta: Any, names: list[str], rows: Sequence[tuple[Any, ...]], defaults: tuple[Any, ...]
+    meta: Any, names: list[str], rows: Sequence[tuple[Any, ...]], defaults: tuple[Any, ...], *, numbered: bool
 ) -> list[int]:
-    """PostgreSQL: ids drawn from the table's sequence in one query, then the rows sent with
-    ``COPY … FROM STDIN``. A multi-row INSERT of 100,000 customers spent 13.7 s in 30,000-parameter
-    statements the server parses and the driver adapts one value at a time; the same rows cost the
-    server 3.9 s to index. COPY streams them in the driver's row format."""
+    """PostgreSQL: ids drawn from the table's sequence in one query (when wanted), then the rows
+    sent with ``COPY … FROM STDIN``. A multi-row INSERT of 100,000 customers spent 13.7 s in
+    30,000-parameter statements the server parses and the driver adapts one value at a time; the
+    same rows cost the server 3.9 s to index. COPY streams them in the driver's row format."""
     qn = connection.ops.quote_name
     table, pk = str(meta.db_table), str(meta.pk.column)
+    ids: list[int] = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, len(rows)]
-        )
-        ids = [int(r[0]) for r in cursor.fetchall()]
-        columns = ", ".join(qn(n) for n in [pk, *names])
+        if numbered:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, len(rows)]
+            )
+            ids = [int(r[0]) for r in cursor.fetchall()]
+        columns = ", ".join(qn(n) for n in ([pk] if numbered else []) + names)
         with cursor.cursor.copy(f"COPY {qn(table)} ({columns}) FROM STDIN") as copy:
-            for pk_value, row in zip(ids, rows, strict=True):
-                copy.write_row((pk_value, *row, *defaults))
+            if numbered:
+                for pk_value, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk_value, *row, *defaults))
+            else:
+                for row in rows:
+                    copy.write_row((*row, *defaults))
     return ids
 
 

@@ -165,13 +165,14 @@ class ContactsKind(base.Kind):
             ContactPhone,
             ("contact_id", "raw", "e164", "kind"),
             [(pk, ph.raw, ph.e164, ph.kind) for p, pk in zip(to_create, ids, strict=True) for ph in p.phones],
+            ids=False,
         )
         new_refs = [
             (self.code, p.row.external_id, pk, ctx.job.pk)
             for p, pk in zip(to_create, ids, strict=True)
             if p.row.external_id
         ]
-        fastsql.insert_rows(ExternalRef, ("kind", "external_id", "object_id", "job_id"), new_refs)
+        fastsql.insert_rows(ExternalRef, ("kind", "external_id", "object_id", "job_id"), new_refs, ids=False)
         if links:
             ExternalRef.objects.bulk_create(
                 [ExternalRef(kind=self.code, external_id=e, object_id=pk, job=ctx.job) for e, pk in links.items()],

@@ -460,11 +460,12 @@ class CustomersKind(base.Kind):
                 for (p, _pk), contact_id in zip(with_contact, contact_ids, strict=True)
                 for ph in p.phones
             ],
+            ids=False,
         )
         refs = [
             (self.code, p.row.external_id, pk, ctx.job.pk)
             for p, pk in zip(items, customer_ids, strict=True)
             if p.row.external_id
         ]
-        fastsql.insert_rows(ExternalRef, ("kind", "external_id", "object_id", "job_id"), refs)
+        fastsql.insert_rows(ExternalRef, ("kind", "external_id", "object_id", "job_id"), refs, ids=False)
         result.created = customer_ids

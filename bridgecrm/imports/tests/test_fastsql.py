@@ -33,3 +33,21 @@ def test_chunk_sizes_come_from_a_small_set_whatever_the_remainder():
 def test_insert_rows_returns_the_new_ids_in_the_order_of_the_rows():
     ids = fastsql.insert_rows(Tag, ("name",), [(f"tag {n}",) for n in range(37)])
     assert [Tag.objects.get(pk=pk).name for pk in ids] == [f"tag {n}" for n in range(37)]
+
+
+@pytest.mark.django_db
+def test_insert_rows_outside_a_transaction_returns_the_ids_too(monkeypatch):
+    """Autocommit: another connection could insert between the statements, so the ids are read
+    back (RETURNING) rather than counted from the last one (the test's own transaction is hidden
+    from the helper to take that path)."""
+    monkeypatch.setattr(fastsql, "_ids_are_consecutive", lambda: False)
+    ids = fastsql.insert_rows(Tag, ("name",), [(f"auto {n}",) for n in range(5)])
+    assert [Tag.objects.get(pk=pk).name for pk in ids] == [f"auto {n}" for n in range(5)]
+
+
+@pytest.mark.django_db
+def test_insert_rows_without_ids_inserts_every_row():
+    fastsql.insert_rows(Tag, ("name",), [(f"plain {n}",) for n in range(7)], ids=False)
+    assert sorted(Tag.objects.filter(name__startswith="plain").values_list("name", flat=True)) == [
+        f"plain {n}" for n in range(7)
+    ]
