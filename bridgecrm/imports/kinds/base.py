@@ -46,6 +46,15 @@ class RowError(Exception):
         return f"{self.column}: {self.message}" if self.column else str(self.message)
 
 
+def detached(error: RowError) -> RowError:
+    """The error without its traceback and the exception it replaced (``raise … from None`` keeps
+    that as ``__context__``, with its own traceback). Kept in a list of a batch's results, those
+    reference the frame that holds the list: a cycle per bad row that kept whole batches alive
+    until a full collection, 60 MB at 100,000 rows."""
+    error.__traceback__ = error.__context__ = error.__cause__ = None
+    return error
+
+
 @dataclass(frozen=True)
 class Target:
     """A field a column may be mapped to."""

@@ -179,7 +179,7 @@ class CustomersKind(base.Kind):
             try:
                 out.append(self.clean(row))
             except RowError as exc:
-                out.append(exc)
+                out.append(base.detached(exc))
         return out
 
     def clean(self, row: Row) -> Prepared:
@@ -221,9 +221,10 @@ class CustomersKind(base.Kind):
         refs = base.external_refs(self.code, (r.external_id for r in rows))
         prepared: list[Prepared] = []
         for row, item in zip(rows, ready if ready is not None else self.prepare(rows), strict=True):
+            if isinstance(item, RowError):
+                result.fail(row, item)  # not raised here: a traceback would tie this frame to ``ready``
+                continue
             try:
-                if isinstance(item, RowError):
-                    raise item
                 owner = base.owner_for(ctx, row, users) if by_column else ctx.default_owner
                 item.owner_id, item.team_id = owner.pk, owner.team_id
                 if ctx.custom_fields:
