@@ -121,7 +121,9 @@ def imports_list(request: HttpRequest) -> Any:
         "(CSV, XLSX or vCard; at most 50 MB and 250,000 rows), `mapping` (a JSON object of column → field; "
         "field names as the wizard lists them, custom fields as `custom.<key>`), `external_id_column`, "
         "`on_duplicate` (skip, update or create), `default_owner_id` and `then`: empty to only store the file, "
-        "`check` to run the dry run now, `start` to queue the import (follow it with GET /imports/{job_id})."
+        "`check` to run the dry run (now for up to 20,000 rows; a bigger file is checked by the worker: "
+        "`status` is `queued`, then `running`, then `validated`), `start` to queue the import (follow "
+        "either with GET /imports/{job_id})."
     ),
 )
 def import_create(request: HttpRequest, file: File[UploadedFile], payload: Form[ImportIn]) -> Status[ImportJob]:

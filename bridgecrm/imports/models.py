@@ -95,8 +95,18 @@ class ImportJob(models.Model):
     @property
     def progress_percent(self) -> int:
         if not self.rows_total:
-            return 100 if self.status == ImportStatus.DONE else 0
-        return min(100, round(100 * self.rows_committed / self.rows_total))
+            return 100 if self.status in (ImportStatus.DONE, ImportStatus.VALIDATED) else 0
+        done = self.rows_read if self.dry_run else self.rows_committed  # a check commits nothing
+        return min(100, round(100 * done / self.rows_total))
+
+    @property
+    def rows_done(self) -> int:
+        return self.rows_read if self.dry_run else self.rows_committed
+
+    @property
+    def checking(self) -> bool:
+        """A check (dry run) queued for or running in the worker."""
+        return self.dry_run and self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 class SavedMapping(models.Model):

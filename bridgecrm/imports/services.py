@@ -174,14 +174,43 @@ def import_job_configure(
     return job
 
 
-def import_job_dry_run(*, actor: User, job: ImportJob) -> ImportJob:
-    """Check every row and find the duplicates; writes no record. Runs now (the caller may wrap it
-    in a task for a big file)."""
+# A file with more rows than this is checked by the worker, with the progress bar, instead of
+# during the request: 20,000 rows take about 2 s to check, 250,000 about 25 s.
+CHECK_NOW_MAX_ROWS = 20_000
+
+
+def import_job_dry_run(*, actor: User, job: ImportJob, background: bool | None = None) -> ImportJob:
+    """Check every row and find the duplicates; writes no record. A file of up to
+    ``CHECK_NOW_MAX_ROWS`` rows is checked now; a bigger one (or ``background=True``) is queued
+    for the worker (``queued``, then ``running`` with its progress, then ``validated``)."""
+    from bridgecrm.imports import tasks
+
     _own_job(actor, job)
     if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED):
         raise ApplicationError("import_started", _("This import has already started."))
     engine.check_mapping(job)
-    return engine.run_job(job, dry_run=True)
+    if job.rows_total is None:
+        try:
+            job.rows_total = engine.count_rows(job)
+        except ApplicationError:  # unreadable part way: the check fails the job with the reason, now
+            return engine.run_job(job, dry_run=True)
+        ImportJob.objects.filter(pk=job.pk).update(rows_total=job.rows_total)
+    if background is None:
+        background = job.rows_total > CHECK_NOW_MAX_ROWS
+    if not background:
+        return engine.run_job(job, dry_run=True)
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED):
+            raise ApplicationError("import_started", _("This import has already started."))
+        _reset_counts(locked)
+        locked.dry_run = True
+        locked.status = ImportStatus.QUEUED
+        locked.updated_at = timezone.now()
+        locked.save()
+        enqueue_on_commit(tasks.run_import_job, job_id=locked.pk)
+    job.refresh_from_db()
+    return job
 
 
 def _reset_counts(job: ImportJob) -> None:
@@ -204,6 +233,10 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.status == ImportStatus.DONE:
             raise ApplicationError("import_done", _("This import has already finished."))
+        if locked.checking:
+            raise ApplicationError(
+                "import_checking", _("The file is still being checked. Start it when the check ends.")
+            )
         if locked.status in (ImportStatus.UPLOADED, ImportStatus.VALIDATED):
             engine.check_mapping(locked)
             _reset_counts(locked)

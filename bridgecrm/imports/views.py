@@ -150,7 +150,7 @@ def mapping_page(request: HttpRequest, job_id: int) -> HttpResponse:
                 raise
             form_errors(form, exc)
         else:
-            if job.status == ImportStatus.FAILED:
+            if job.status != ImportStatus.VALIDATED:  # failed, or a big file's check queued for the worker
                 return redirect("imports:job", job_id=job.pk)
             return redirect("imports:check", job_id=job.pk)
     status = 400 if form.is_bound else 200
@@ -202,7 +202,7 @@ def _list_url(job: ImportJob) -> str:
 
 
 def _job_context(job: ImportJob) -> dict[str, Any]:
-    finished = job.status in (ImportStatus.DONE, ImportStatus.FAILED)
+    finished = job.status in (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.VALIDATED)
     return {"job": job, "finished": finished, "running": not finished, "list_url": _list_url(job)}
 
 

@@ -302,3 +302,36 @@ def test_vcard_contacts_through_the_wizard(company, var, django_capture_on_commi
     assert job.status == ImportStatus.DONE
     contacts = sorted(Contact.objects.values_list("name", "customer__name"))
     assert contacts == [("Li Na", "星河科技"), ("张伟", "星河科技")]
+
+
+def test_a_big_files_check_runs_in_the_worker_with_its_progress_then_opens_the_findings(
+    company, var, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "CHECK_NOW_MAX_ROWS", 2)  # the three rows of this file count as big
+    client = signed_in(company.manager_a)
+    upload(client)
+    job = ImportJob.objects.get()
+    chosen = {"客户名称": "name", "手机": "phone", "邮箱": "email"}
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(reverse("imports:mapping", kwargs={"job_id": job.pk}), mapping_data(job, chosen))
+    job.refresh_from_db()
+    assert response.status_code == 302 and response["Location"] == reverse("imports:job", kwargs={"job_id": job.pk})
+    assert (job.status, job.dry_run, job.checking, job.rows_total) == (ImportStatus.QUEUED, True, True, 3)
+    page = client.get(reverse("imports:job", kwargs={"job_id": job.pk})).content.decode()
+    assert 'data-testid="checking"' in page and 'hx-trigger="every 1s"' in page
+    assert client.post(reverse("imports:start", kwargs={"job_id": job.pk})).status_code == 302
+    assert ImportJob.objects.get().status == ImportStatus.QUEUED  # not started while it is being checked
+
+    for callback in queued:  # the worker takes the check
+        callback()
+    job.refresh_from_db()
+    assert (job.status, job.rows_read, job.created_count, job.failed_count) == (ImportStatus.VALIDATED, 3, 2, 1)
+    assert not Customer.objects.exists()
+    response = client.get(reverse("imports:progress", kwargs={"job_id": job.pk}), headers={"HX-Request": "true"})
+    assert response["HX-Refresh"] == "true"  # the job page reloads and goes on to the findings
+    assert client.get(reverse("imports:job", kwargs={"job_id": job.pk}))["Location"] == reverse(
+        "imports:check", kwargs={"job_id": job.pk}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("imports:start", kwargs={"job_id": job.pk}))
+    assert ImportJob.objects.get().status == ImportStatus.DONE and Customer.objects.count() == 2
