@@ -49,6 +49,7 @@ class ImportJobOut(Schema):
     mapping: dict[str, str]
     external_id_column: str
     on_duplicate: str
+    blank_clears: bool
     default_owner_id: int | None
     rows_total: int | None
     rows_read: int
@@ -75,6 +76,9 @@ class ImportIn(Schema):
     mapping: str = Field("", max_length=200_000, pattern=NO_NUL)
     external_id_column: str = Field("", max_length=200, pattern=NO_NUL)
     on_duplicate: str = Field(OnDuplicate.SKIP, pattern="^(" + "|".join(OnDuplicate.values) + ")$")
+    blank_clears: bool = Field(
+        False, description="On update, an empty cell in a mapped column empties that field (else it is left as is)."
+    )
     default_owner_id: int | None = Field(None, ge=1, le=MAX_ID)
     then: str = Field("", pattern="^(|check|start)$")
 
@@ -143,6 +147,7 @@ def import_create(request: HttpRequest, file: File[UploadedFile], payload: Form[
         external_id_column=payload.external_id_column,
         on_duplicate=payload.on_duplicate,
         default_owner=_default_owner(actor, payload.default_owner_id),
+        blank_clears=payload.blank_clears,
     )
     if then == "check":
         job = services.import_job_dry_run(actor=actor, job=job)

@@ -53,6 +53,14 @@ class MappingForm(BridgeForm):
         initial=OnDuplicate.SKIP,
         widget=forms.RadioSelect,
     )
+    blank_clears = forms.BooleanField(
+        label=_("Empty cells clear fields"),
+        required=False,
+        help_text=_(
+            "When a row updates an existing record, an empty cell in a mapped column empties that field. "
+            "Otherwise empty cells leave the record as it is."
+        ),
+    )
     default_owner = forms.ModelChoiceField(
         label=_("Default owner"),
         queryset=User.objects.none(),
@@ -107,7 +115,8 @@ class MappingForm(BridgeForm):
         return out
 
     def option_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("external_id_column", "on_duplicate", "default_owner", "save_as")]
+        names = ("external_id_column", "on_duplicate", "blank_clears", "default_owner", "save_as")
+        return [self[name] for name in names]
 
     def mapping(self) -> dict[str, str]:
         chosen = {}

@@ -62,6 +62,8 @@ class ImportJob(models.Model):
         related_name="+",
         verbose_name=_("default owner"),
     )
+    # On update, a mapped column's empty cell empties the field (else it leaves the field as it is).
+    blank_clears = models.BooleanField(_("empty cells clear fields"), default=False)
     dry_run = models.BooleanField(_("dry run"), default=False)
     # Progress and result. rows_total is known after the first full read (dry run or count pass).
     rows_total = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)

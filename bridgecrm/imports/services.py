@@ -94,6 +94,7 @@ def import_job_create(
     on_duplicate: str = OnDuplicate.SKIP,
     default_owner: User | None = None,
     dry_run: bool = False,
+    blank_clears: bool = False,
 ) -> ImportJob:
     """Store the file, read its header and keep the job; the mapping may come now or later."""
     _require_import(actor)
@@ -126,6 +127,7 @@ def import_job_create(
             on_duplicate=on_duplicate,
             default_owner=default_owner,
             dry_run=dry_run,
+            blank_clears=blank_clears,
             created_by=actor,
         )
         if mapping is not None:
@@ -157,8 +159,10 @@ def import_job_configure(
     external_id_column: str = "",
     on_duplicate: str = OnDuplicate.SKIP,
     default_owner: User | None = None,
+    blank_clears: bool = False,
 ) -> ImportJob:
-    """Set the mapping and options of a job that has not started."""
+    """Set the mapping and options of a job that has not started. ``blank_clears``: when a row
+    updates an existing record, an empty cell in a mapped column empties that field."""
     _own_job(actor, job)
     if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED):
         raise ApplicationError("import_started", _("This import has already started."))
@@ -167,10 +171,21 @@ def import_job_configure(
     job.external_id_column = external_id_column
     job.on_duplicate = on_duplicate
     job.default_owner = default_owner
+    job.blank_clears = bool(blank_clears)
     engine.check_mapping(job)
     job.status = ImportStatus.UPLOADED
     job.updated_at = timezone.now()
-    job.save(update_fields=["mapping", "external_id_column", "on_duplicate", "default_owner", "status", "updated_at"])
+    job.save(
+        update_fields=[
+            "mapping",
+            "external_id_column",
+            "on_duplicate",
+            "default_owner",
+            "blank_clears",
+            "status",
+            "updated_at",
+        ]
+    )
     return job
 
 

@@ -111,6 +111,7 @@ def _initial(actor: User, job: ImportJob) -> tuple[dict[str, Any], str]:
     initial: dict[str, Any] = {column_field_name(i): chosen.get(h, "") for i, h in enumerate(headers)}
     initial["external_id_column"] = job.external_id_column or mapping.suggest_external_id(headers, chosen)
     initial["on_duplicate"] = job.on_duplicate
+    initial["blank_clears"] = job.blank_clears
     initial["default_owner"] = job.default_owner_id
     return initial, used
 
@@ -139,6 +140,7 @@ def mapping_page(request: HttpRequest, job_id: int) -> HttpResponse:
                 external_id_column=data.get("external_id_column") or "",
                 on_duplicate=data["on_duplicate"],
                 default_owner=data.get("default_owner"),
+                blank_clears=bool(data.get("blank_clears")),
             )
             if data.get("save_as"):
                 services.mapping_save(

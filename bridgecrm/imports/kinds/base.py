@@ -154,6 +154,10 @@ class Context:
         return self.mapped is None or target in self.mapped
 
     @property
+    def blank_clears(self) -> bool:
+        return bool(self.job.blank_clears)
+
+    @property
     def on_duplicate(self) -> str:
         return self.job.on_duplicate
 
@@ -383,6 +387,24 @@ def phone_list(values: dict[str, str], name: str, limit: int = 5) -> list[phones
     if len(found) > limit:
         raise RowError(_("At most %(limit)d phone numbers.") % {"limit": limit}, name)
     return list(found.values())
+
+
+def fields_to_update(ctx: Context, row: Row, fields: Iterable[str], clearable: frozenset[str]) -> list[str]:
+    """The fields an update of an existing record writes: those the row gives a value, and, when
+    the job says empty cells clear fields, the ``clearable`` ones whose column is mapped but empty
+    (a field that cannot be empty, or has a default, is never cleared)."""
+    values = row.values
+    clearing = ctx.blank_clears
+    return [f for f in fields if f in values or (clearing and f in clearable and ctx.maps(f))]
+
+
+def custom_cells(ctx: Context, row: Row) -> dict[str, str]:
+    """The row's ``custom.<key>`` cells; when empty cells clear fields, the mapped custom columns
+    whose cell is empty too (as "", which clears the value)."""
+    cells = {k: v for k, v in row.values.items() if k.startswith(CUSTOM_PREFIX)}
+    if ctx.blank_clears and ctx.mapped:
+        cells = {k: "" for k in ctx.mapped if k.startswith(CUSTOM_PREFIX)} | cells
+    return cells
 
 
 def custom_values(

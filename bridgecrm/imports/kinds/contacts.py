@@ -24,6 +24,7 @@ from bridgecrm.imports.kinds.base import BatchResult, Context, Row, RowError, Ta
 from bridgecrm.imports.models import ExternalRef, ImportKind, OnDuplicate
 
 FIELDS = ("name", "title", "decision_role", "email", "wechat", "notes")
+CLEARABLE = frozenset({"title", "decision_role", "email", "wechat", "notes"})  # what an update may empty
 
 
 @dataclass
@@ -194,10 +195,11 @@ class ContactsKind(base.Kind):
             if contact is None:
                 result.fail(p.row, RowError(_("A duplicate exists that you may not change.")))
                 continue
-            new = {f: p.facts[f] for f in FIELDS if f in p.row.values}
-            if any(k.startswith(base.CUSTOM_PREFIX) for k in p.row.values):
+            new = {f: p.facts[f] for f in base.fields_to_update(ctx, p.row, FIELDS, CLEARABLE)}
+            custom_raw = base.custom_cells(ctx, p.row)
+            if custom_raw:
                 try:
-                    new["custom"] = base.custom_values(ctx, p.row.values, current=contact.custom, creating=False)
+                    new["custom"] = base.custom_values(ctx, custom_raw, current=contact.custom, creating=False)
                 except RowError as exc:
                     result.fail(p.row, exc)
                     continue

@@ -53,6 +53,9 @@ FACTS = (
     "currency",
 )
 FACT_SET = frozenset(FACTS)
+# Facts an update may empty when the job says empty cells clear fields: the others are required or
+# have a default (kind, stage, country, currency).
+CLEARABLE = frozenset({"source", "industry", "province", "city", "size", "estimated_annual_potential"})
 # Plain strings, not the choices' enum members: a prepared row crosses a pipe (imports/ahead.py),
 # and unpickling an enum member calls its class, which tripled the cost of reading a batch back.
 DEFAULT_FACTS: dict[str, Any] = {
@@ -367,14 +370,12 @@ class CustomersKind(base.Kind):
                 continue
             new: dict[str, Any] = {}
             for p in items:
-                new.update({f: p.facts[f] for f in p.given})
-                custom_raw = {
-                    k[len(base.CUSTOM_PREFIX) :]: v for k, v in p.row.values.items() if k.startswith(base.CUSTOM_PREFIX)
-                }
+                new.update({f: p.facts[f] for f in base.fields_to_update(ctx, p.row, FACTS, CLEARABLE)})
+                custom_raw = base.custom_cells(ctx, p.row)
                 if custom_raw:
                     try:
                         new["custom"] = base.custom_values(
-                            ctx, p.row.values, current=new.get("custom", customer.custom), creating=False
+                            ctx, custom_raw, current=new.get("custom", customer.custom), creating=False
                         )
                     except RowError as exc:
                         result.fail(p.row, exc)

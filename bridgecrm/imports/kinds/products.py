@@ -23,6 +23,7 @@ from bridgecrm.users.models import User
 
 FIELDS = ("sku", "name", "category", "unit", "list_price", "currency", "unit_cost", "is_active")
 DECIMALS = ("list_price", "unit_cost")
+CLEARABLE = frozenset({"unit_cost"})  # empty: unknown; the other fields are required or have a default
 MAX_PRICE = decimal.Decimal("999999999999.99")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
@@ -103,7 +104,7 @@ class ProductsKind(base.Kind):
             if ctx.on_duplicate != OnDuplicate.UPDATE:
                 result.skipped += 1  # "create" cannot make a second product with the same SKU
                 continue
-            diff = base.changes_of(match, {f: facts[f] for f in FIELDS if f in row.values})
+            diff = base.changes_of(match, {f: facts[f] for f in base.fields_to_update(ctx, row, FIELDS, CLEARABLE)})
             if not diff:
                 result.skipped += 1
                 continue

@@ -41,6 +41,11 @@ class Command(BaseCommand):
         parser.add_argument("--external-id", default="", metavar="COLUMN")
         parser.add_argument("--on-duplicate", choices=OnDuplicate.values, default=OnDuplicate.SKIP)
         parser.add_argument("--default-owner", default="", metavar="USER")
+        parser.add_argument(
+            "--blank-clears",
+            action="store_true",
+            help="with --on-duplicate update: an empty cell in a mapped column empties that field",
+        )
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--resume", type=int, default=None, metavar="JOB_ID")
         parser.add_argument("--batch-size", type=int, default=engine.BATCH_SIZE, help="rows committed together")
@@ -107,6 +112,7 @@ class Command(BaseCommand):
             on_duplicate=options["on_duplicate"],
             default_owner=owner,
             dry_run=options["dry_run"],
+            blank_clears=options["blank_clears"],
         )
         if not mapping:
             names = {t.name for t in target_fields(job.kind)}
@@ -118,4 +124,5 @@ class Command(BaseCommand):
             external_id_column=options["external_id"],
             on_duplicate=options["on_duplicate"],
             default_owner=owner,
+            blank_clears=options["blank_clears"],
         )
