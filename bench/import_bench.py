@@ -456,12 +456,20 @@ def _report(
             "",
             f"Bridge on {memory_rows:,} rows: {memory['seconds']:.1f} s ({memory['rows_per_s']:,.0f} rows/s), "
             f"peak memory {memory['peak_mb']:.0f} MB (ru_maxrss of the worker process, which only imports: "
-            f"Django, Python's objects, the driver's compiled statements, and SQLite's page cache and "
-            f"memory-mapped file as configured, 64 + 128 MB at most); its reading process "
-            f"(imports/ahead.py, forked, so its pages start shared with the worker's) peaked at "
-            f"{memory.get('reader_peak_mb', 0):.0f} MB.",
+            + (
+                "Django, Python's objects, the driver's compiled statements, and SQLite's page cache and "
+                "memory-mapped file as configured, 64 + 128 MB at most); its reading process "
+                if vendor == "sqlite"
+                else "Django, Python's objects and the driver's buffers); its reading process "
+            )
+            + "(imports/ahead.py, forked, so its pages start shared with the worker's) peaked at "
+            + f"{memory.get('reader_peak_mb', 0):.0f} MB.",
         ]
     lines += [
+        "",
+        "Command: `BRIDGE_VAR_DIR=… [DATABASE_URL=postgres://…] python -m bench.import_bench --rows "
+        f"{rows} --memory-rows {memory_rows}` (each contender in a process of its own, tables emptied "
+        "between them; on PostgreSQL also vacuumed).",
         "",
         "Bridge: `services.import_job_create` + `engine.run_job` as an admin: every row validated (choices by code or",
         "label, amounts, e-mail, phone to E.164), duplicate check by name key, phone and e-mail against all",

@@ -198,8 +198,6 @@ def import_job_dry_run(*, actor: User, job: ImportJob, background: bool | None =
     """Check every row and find the duplicates; writes no record. A file of up to
     ``CHECK_NOW_MAX_ROWS`` rows is checked now; a bigger one (or ``background=True``) is queued
     for the worker (``queued``, then ``running`` with its progress, then ``validated``)."""
-    from bridgecrm.imports import tasks
-
     _own_job(actor, job)
     if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED):
         raise ApplicationError("import_started", _("This import has already started."))
@@ -219,13 +217,21 @@ def import_job_dry_run(*, actor: User, job: ImportJob, background: bool | None =
         if locked.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED):
             raise ApplicationError("import_started", _("This import has already started."))
         _reset_counts(locked)
-        locked.dry_run = True
-        locked.status = ImportStatus.QUEUED
-        locked.updated_at = timezone.now()
-        locked.save()
-        enqueue_on_commit(tasks.run_import_job, job_id=locked.pk)
+        _queue(locked, dry_run=True)
     job.refresh_from_db()
     return job
+
+
+def _queue(locked: ImportJob, *, dry_run: bool) -> None:
+    """Mark the (locked) job queued, for a check or the import, and hand it to the worker once the
+    transaction commits (``imports.tasks.run_import_job``)."""
+    from bridgecrm.imports import tasks
+
+    locked.dry_run = dry_run
+    locked.status = ImportStatus.QUEUED
+    locked.updated_at = timezone.now()
+    locked.save()
+    enqueue_on_commit(tasks.run_import_job, job_id=locked.pk)
 
 
 def _reset_counts(job: ImportJob) -> None:
@@ -241,8 +247,6 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
 
     A job that stopped part way (killed, or failed on a bad batch) is queued again and resumes
     after its last whole batch."""
-    from bridgecrm.imports import tasks
-
     _own_job(actor, job)
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -255,11 +259,7 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
         if locked.status in (ImportStatus.UPLOADED, ImportStatus.VALIDATED):
             engine.check_mapping(locked)
             _reset_counts(locked)
-        locked.dry_run = False
-        locked.status = ImportStatus.QUEUED
-        locked.updated_at = timezone.now()
-        locked.save()
-        enqueue_on_commit(tasks.run_import_job, job_id=locked.pk)
+        _queue(locked, dry_run=False)
     job.refresh_from_db()
     return job
 
