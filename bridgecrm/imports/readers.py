@@ -24,8 +24,9 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -61,6 +62,8 @@ class Table:
     encoding: str | None
     format: str = "csv"
     delimiter: str | None = None
+    # How many rows ``rows`` will yield, found without reading them (XLSX), or None: iterate.
+    count: Callable[[], int] | None = field(default=None, repr=False)
     _closers: list[Any] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
@@ -453,8 +456,10 @@ def _open_xlsx(path: Path) -> Table:
             reset()
         values = sheet.iter_rows(values_only=True)
         raw_headers: list[str] | None = None
+        header_row = 0  # its number in the sheet (openpyxl yields every row from the first, gaps filled)
         try:
             for raw in values:
+                header_row += 1
                 cells = [_cell_text(v) for v in raw[: MAX_COLUMNS + 1]]
                 if any(cells):
                     raw_headers = cells
@@ -476,9 +481,44 @@ def _open_xlsx(path: Path) -> Table:
         rows=_xlsx_rows(values, workbook, width=len(headers), parse_errors=parse_errors),
         encoding=None,
         format="xlsx",
+        count=_xlsx_counter(path, getattr(sheet, "_worksheet_path", None), header_row),
     )
     table._closers.append(workbook.close)
     return table
+
+
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
+
+
+def _xlsx_counter(path: Path, part: str | None, header_row: int) -> Callable[[], int] | None:
+    """The number of rows under the header, from the worksheet's row tags alone: the last row's
+    number (``r``, or one more than the row before when it has none, as openpyxl counts) less the
+    header's. openpyxl yields exactly that many rows (empty ones filled in), but getting there
+    parses every cell: 14 s for 100,000 rows, against well under a second for this scan, which the
+    import's progress bar needs before the first row is written."""
+    if not part:
+        return None
+
+    def count() -> int:
+        last = 0
+        tail = b""
+        with zipfile.ZipFile(path) as archive, archive.open(part.lstrip("/")) as stream:
+            while chunk := stream.read(1 << 20):
+                data = tail + chunk
+                cut = data.rfind(b"<")  # a tag may straddle two chunks: keep its start for the next
+                if cut == -1:
+                    cut = len(data)
+                for match in _ROW_TAG.finditer(data, 0, cut):
+                    number = _ROW_NUMBER.search(match[1])
+                    last = int(number[1]) if number else last + 1
+                tail = data[cut:]
+            for match in _ROW_TAG.finditer(tail):
+                number = _ROW_NUMBER.search(match[1])
+                last = int(number[1]) if number else last + 1
+        return max(0, last - header_row)
+
+    return count
 
 
 def _xlsx_rows(

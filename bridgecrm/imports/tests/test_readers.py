@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -390,3 +391,48 @@ def test_xlsx_column_limit(tmp_path):
     with pytest.raises(ApplicationError) as raised:
         open_table(path, filename="wide.xlsx")
     assert raised.value.code == "import_too_many_columns"
+
+
+def rows_and_count(path: Path) -> tuple[int, int]:
+    with open_table(path, filename=path.name) as table:
+        assert table.count is not None
+        counted = table.count()
+        return sum(1 for _row in table.rows), counted
+
+
+def test_xlsx_row_count_from_the_row_tags_matches_the_rows_read(tmp_path):
+    """The progress bar's total comes from the sheet's row tags (no cell is parsed); it must equal
+    what reading yields: gaps filled, blank lines before the header skipped, trailing rows kept."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["B3"] = "Name"  # the header on row 3, after two blank rows
+    sheet["B4"] = "Acme"
+    sheet["B7"] = "Beta"  # rows 5 and 6 missing from the XML
+    sheet["C12"] = ""  # a trailing row with an empty string
+    sheet["D15"] = "x"  # a cell past the header's width, further down
+    path = tmp_path / "gaps.xlsx"
+    workbook.save(path)
+    assert rows_and_count(path) == (12, 12)
+
+    with zipfile.ZipFile(path) as src:
+        xml = src.read("xl/worksheets/sheet1.xml")
+    # Row numbers are optional in the format: without them a row is one after the one before.
+    numbered = re.sub(rb'(<row\b[^>]*?)\s+r="\d+"', rb"\1", xml)
+    assert numbered != xml
+    bare = _rewrite_xlsx(path, tmp_path / "bare.xlsx", {"xl/worksheets/sheet1.xml": numbered})
+    read, counted = rows_and_count(bare)
+    assert counted == read
+    prefixed = re.sub(rb"<(/?)(row|c|v|sheetData|is|t)\b", rb"<\1x:\2", xml).replace(
+        b"<worksheet ", b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ', 1
+    )
+    assert (
+        rows_and_count(_rewrite_xlsx(path, tmp_path / "prefixed.xlsx", {"xl/worksheets/sheet1.xml": prefixed}))[1]
+        == rows_and_count(path)[1]
+    )
+
+
+def test_a_csv_has_no_counter_and_is_counted_by_reading(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("name\nA\nB\n", encoding="utf-8")
+    with open_table(path, filename="a.csv") as table:
+        assert table.count is None
