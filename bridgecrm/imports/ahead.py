@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -95,6 +96,10 @@ def _produce(
     Each send waits until the parent reads (a pipe, no queue thread), so the child works at most
     one batch ahead, and a parent that was killed shows as a broken pipe: the child stops."""
     receiver.close()
+    # The worker's SIGTERM and SIGINT handlers came along with the fork: here they would only stop a
+    # copy of its loop, so ``terminate()`` (the parent gave up on the import) ends the child instead.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         try:
             for batch in batches:

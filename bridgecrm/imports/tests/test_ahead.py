@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -111,6 +112,25 @@ def test_a_parent_that_stops_early_ends_the_child(forking, monkeypatch):
     batches.close()  # the import failed or was overtaken after its first batch
     assert len(started) == 1
     assert not started[0].is_alive()
+
+
+def test_the_child_ends_on_terminate_even_when_the_parent_handles_sigterm(forking):
+    """The worker handles SIGTERM (it finishes its tick); a forked reader must not inherit that."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        started = time.monotonic()
+        batches = ahead.prepared(numbers(10_000), slow_len, parallel=True)
+        assert next(batches)[1] == 10
+        batches.close()
+        assert time.monotonic() - started < 5  # not the 10 s join timeout
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def slow_len(batch: list[int]) -> int:
+    if batch[0] == 10:  # the child is busy with the second batch when the parent gives up
+        time.sleep(30)
+    return len(batch)
 
 
 def test_a_row_crosses_without_its_values_and_makes_them_again():
