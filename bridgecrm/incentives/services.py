@@ -706,16 +706,21 @@ def _generate(
     return statement
 
 
+def _approved_user_ids(period: Period) -> set[int]:
+    """The people whose statement of ``period`` is approved: never regenerated."""
+    return set(
+        Statement.objects.filter(
+            period_start=period.start, period_end=period.end, status=StatementStatus.APPROVED
+        ).values_list("user_id", flat=True)
+    )
+
+
 def statements_prepare(*, period: Period) -> int:
     """The month-end run (a task, no actor): the draft statement of ``period`` for every active
     person with a plan, a clawback or a bonus in it, so approvers find them ready to review.
     Approved statements are left alone and drafts are rebuilt, so a second run changes nothing.
     Each person's statement commits on its own: one bad record cannot hold back everyone's."""
-    locked = set(
-        Statement.objects.filter(
-            period_start=period.start, period_end=period.end, status=StatementStatus.APPROVED
-        ).values_list("user_id", flat=True)
-    )
+    locked = _approved_user_ids(period)
     count = 0
     base_currency = CompanyProfile.current().base_currency
     for user in User.objects.filter(is_active=True).exclude(pk__in=locked).order_by("username"):
@@ -730,11 +735,7 @@ def statements_generate(*, actor: User, period: Period) -> int:
     how many were (re)built."""
     if not policies.may_approve_any(actor):
         raise _forbidden()
-    locked = set(
-        Statement.objects.filter(
-            period_start=period.start, period_end=period.end, status=StatementStatus.APPROVED
-        ).values_list("user_id", flat=True)
-    )
+    locked = _approved_user_ids(period)
     count = 0
     base_currency = CompanyProfile.current().base_currency
     with transaction.atomic():  # one transaction: one commit for the whole team
