@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 
 import pytest
 from django.apps import apps
 
 from bridgecrm.activities.models import FollowUp, Task
+from bridgecrm.activities.selectors import day_bounds
 from bridgecrm.activities.tests.factories import make_task
+from bridgecrm.core import dates
 from bridgecrm.customers.tests.factories import make_customer
 from bridgecrm.users.tests.factories import PASSWORD
 
@@ -31,7 +34,9 @@ def _sign_in(page, username: str) -> None:
 def test_log_a_follow_up_and_finish_a_task(browser_page, company, screenshots) -> None:
     page = browser_page
     customer = make_customer(company.owner, "浏览器客户 Browser Ltd")
-    make_task(company.owner, title="Ring the buyer", customer=customer)
+    # Due late today in the company's time zone: "now + 2 hours" is tomorrow after 22:00 in Shanghai.
+    tonight = day_bounds(dates.company_today(), dates.company_zone())[1] - dt.timedelta(minutes=1)
+    make_task(company.owner, title="Ring the buyer", customer=customer, due_at=tonight)
     _sign_in(page, company.owner.username)
     page.goto(f"/customers/{customer.pk}/")
     page.click('[data-testid="log-follow-up"] summary')
