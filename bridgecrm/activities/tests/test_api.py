@@ -13,6 +13,7 @@ from bridgecrm.activities import services
 from bridgecrm.activities.models import FollowUp, Notification, NotificationKind, Task
 from bridgecrm.activities.tests.factories import log, make_task
 from bridgecrm.api.tests.conftest import API, ApiClient, assert_error_shape, issue_token
+from bridgecrm.core import dates
 from bridgecrm.core.models import AuditEntry
 from bridgecrm.customers.tests.factories import make_contact, make_customer
 
@@ -110,7 +111,7 @@ def test_follow_up_list_filters_count_and_visibility(company) -> None:
     body = api.get("/follow-ups", {"limit": 2}).json()
     assert (len(body["items"]), body["count"]) == (2, 5)
     assert api.get("/follow-ups", {"kind": "email"}).json()["count"] == 3
-    today = timezone.localdate().isoformat()
+    today = dates.company_today().isoformat()  # the user's zone (Shanghai), not the server's UTC
     assert api.get("/follow-ups", {"customer": customer.pk, "from": today, "to": today}).json()["count"] == 5
     assert api.get("/follow-ups", {"owner": company.other_rep.pk}).json()["count"] == 0
     with CaptureQueriesContext(connection) as small:

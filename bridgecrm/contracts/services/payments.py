@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +38,14 @@ from bridgecrm.contracts.models import (
     PaymentMethod,
     PaymentPlanLine,
 )
-from bridgecrm.contracts.services.contracts import _clean_amount, forbidden, invalid, require_visible
+from bridgecrm.contracts.services.contracts import (
+    _active,
+    _clean_amount,
+    forbidden,
+    invalid,
+    not_found,
+    require_visible,
+)
 from bridgecrm.core import audit
 from bridgecrm.core.errors import ApplicationError, Conflict
 from bridgecrm.core.money import quantize
@@ -215,6 +224,164 @@ def allocate_oldest_first(
     return fill_in_order(open_lines, amount)
 
 
+@dataclass(frozen=True)
+class PaymentIn:
+    """One payment to record: what the form, the API and an import row give."""
+
+    contract: Contract
+    received_on: dt.date
+    amount: decimal.Decimal | str
+    method: str = PaymentMethod.BANK_TRANSFER
+    reference: str = ""
+    note: str = ""
+
+
+def _clean_payment(item: PaymentIn) -> tuple[str, str]:
+    """The checks that need no database; returns the cleaned reference and note."""
+    if not isinstance(item.received_on, dt.date):
+        raise invalid("received_on", _("Enter a valid date."))
+    if item.received_on > timezone.localdate():
+        raise invalid("received_on", _("A payment cannot be received in the future."))
+    if item.method not in PaymentMethod.values:
+        raise invalid("method", _("Select a valid choice."))
+    reference = " ".join(str(item.reference or "").split())
+    if len(reference) > 100:
+        raise invalid("reference", _("A reference has at most 100 characters."))
+    note = str(item.note or "").strip()
+    if len(note) > 500:
+        raise invalid("note", _("A note has at most 500 characters."))
+    return reference, note
+
+
+def _owed_check(contract: Contract, value: decimal.Decimal, open_lines: list[PaymentPlanLine]) -> None:
+    owed = sum((line.amount - line.paid_amount for line in open_lines), decimal.Decimal(0))
+    if value > owed:
+        raise invalid(
+            "amount",
+            _(
+                "The payment (%(amount)s) is more than the payment plan still asks for (%(owed)s). "
+                "Extend the plan first."
+            )
+            % {"amount": f"{contract.currency} {value:,}", "owed": f"{contract.currency} {owed:,}"},
+            code="overpayment",
+        )
+
+
+def payments_record(
+    *, actor: User, payments: Sequence[PaymentIn], dry_run: bool = False
+) -> list[Payment | ApplicationError]:
+    """Record ``payments`` in their order, as if each were recorded alone after the one before it:
+    each is allocated to what its contract's plan still asks for once the earlier ones are
+    allocated. Returns, for each, the new payment or the error that refused it; nothing of a
+    refused payment is written, and the others still are.
+
+    One transaction locks the contracts (in id order, so that two batches never wait on each
+    other crosswise) and their open plan lines, then writes the payments, allocations, lines,
+    contracts' received totals and audit rows with a few statements for the whole batch: an import
+    of payments costs a few queries per batch instead of a dozen per payment. With ``dry_run``
+    it only checks, and the payments returned are not saved."""
+    if not _active(actor):
+        return [not_found() for _item in payments]
+    wanted = {item.contract.pk for item in payments}
+    results: list[Payment | ApplicationError] = []
+    with transaction.atomic():
+        visible = Contract.objects.visible_to(actor).filter(pk__in=wanted).values_list("pk", flat=True)
+        locked = {c.pk: c for c in Contract.objects.select_for_update().filter(pk__in=list(visible)).order_by("pk")}
+        plans: dict[int, list[PaymentPlanLine]] = defaultdict(list)
+        lines = PaymentPlanLine.objects.select_for_update().filter(contract_id__in=list(locked))
+        for line in lines.filter(paid_amount__lt=F("amount")).order_by("contract_id", "due_on", "id"):
+            plans[line.contract_id].append(line)
+        created: list[tuple[Payment, list[tuple[int, decimal.Decimal]]]] = []
+        changed_lines: dict[int, PaymentPlanLine] = {}
+        received: dict[int, decimal.Decimal] = defaultdict(decimal.Decimal)
+        for item in payments:
+            try:
+                current = locked.get(item.contract.pk)
+                if current is None:
+                    raise not_found()
+                reference, note = _clean_payment(item)
+                value = _clean_amount(item.amount, current.currency)
+                if value <= 0:
+                    raise invalid("amount", _("The amount must be more than zero."))
+                if current.status == ContractStatus.DRAFT:
+                    raise ApplicationError(
+                        "contract_draft",
+                        _("Activate the contract before recording payments."),
+                        details={"contract": []},
+                    )
+                open_lines = [line for line in plans[current.pk] if line.paid_amount < line.amount]
+                _owed_check(current, value, open_lines)
+            except ApplicationError as exc:
+                # Without its traceback, whose frame holds ``results``: no cycle keeps a batch alive.
+                results.append(exc.with_traceback(None))
+                continue
+            by_id = {line.pk: line for line in open_lines}
+            parts = allocate_oldest_first([(line.pk, line.amount - line.paid_amount) for line in open_lines], value)
+            for pk, part in parts:
+                line = by_id[pk]
+                line.paid_amount += part
+                if line.paid_amount >= line.amount:
+                    line.paid_on = item.received_on
+                changed_lines[pk] = line
+            received[current.pk] += value
+            payment = Payment(
+                contract=current,
+                received_on=item.received_on,
+                amount=value,
+                currency=current.currency,
+                method=item.method,
+                reference=reference,
+                note=note,
+                recorded_by=actor,
+            )
+            created.append((payment, parts))
+            results.append(payment)
+        if created and not dry_run:
+            _write_payments(actor, created, list(changed_lines.values()), received, locked)
+    return results
+
+
+def _write_payments(
+    actor: User,
+    created: list[tuple[Payment, list[tuple[int, decimal.Decimal]]]],
+    lines: list[PaymentPlanLine],
+    received: dict[int, decimal.Decimal],
+    locked: dict[int, Contract],
+) -> None:
+    Payment.objects.bulk_create([payment for payment, _parts in created], batch_size=500)
+    PaymentAllocation.objects.bulk_create(
+        [
+            PaymentAllocation(payment=payment, plan_line_id=pk, amount=part)
+            for payment, parts in created
+            for pk, part in parts
+        ],
+        batch_size=1000,
+    )
+    PaymentPlanLine.objects.bulk_update(lines, ["paid_amount", "paid_on"], batch_size=500)
+    if len(received) == 1:
+        [(pk, value)] = received.items()
+        Contract.objects.filter(pk=pk).update(received_amount=F("received_amount") + value)
+    else:
+        # The rows are locked and were read under the lock: their totals plus this batch's are current.
+        contracts = [locked[pk] for pk in received]
+        for contract in contracts:
+            contract.received_amount += received[contract.pk]
+        Contract.objects.bulk_update(contracts, ["received_amount"], batch_size=500)
+    audit.record_created_many(
+        actor=actor,
+        items=(
+            (
+                payment,
+                {
+                    **audit.snapshot(payment, PAYMENT_FIELDS),
+                    "allocations": [{"plan_line": pk, "amount": str(part)} for pk, part in parts],
+                },
+            )
+            for payment, parts in created
+        ),
+    )
+
+
 def payment_record(
     *,
     actor: User,
@@ -225,78 +392,13 @@ def payment_record(
     reference: str = "",
     note: str = "",
 ) -> Payment:
-    require_visible(actor, contract)
-    if not isinstance(received_on, dt.date):
-        raise invalid("received_on", _("Enter a valid date."))
-    if received_on > timezone.localdate():
-        raise invalid("received_on", _("A payment cannot be received in the future."))
-    if method not in PaymentMethod.values:
-        raise invalid("method", _("Select a valid choice."))
-    reference = " ".join(str(reference or "").split())
-    if len(reference) > 100:
-        raise invalid("reference", _("A reference has at most 100 characters."))
-    note = str(note or "").strip()
-    if len(note) > 500:
-        raise invalid("note", _("A note has at most 500 characters."))
-    with transaction.atomic():
-        current = _lock_contract(contract)
-        value = _clean_amount(amount, current.currency)
-        if value <= 0:
-            raise invalid("amount", _("The amount must be more than zero."))
-        if current.status == ContractStatus.DRAFT:
-            raise ApplicationError(
-                "contract_draft", _("Activate the contract before recording payments."), details={"contract": []}
-            )
-        # The contract row is locked: every other payment on it waits here, so the lines read next
-        # are current and the sum below cannot be overtaken.
-        open_lines = list(
-            PaymentPlanLine.objects.select_for_update()
-            .filter(contract=current, paid_amount__lt=F("amount"))
-            .order_by("due_on", "id")
-        )
-        owed = sum((line.amount - line.paid_amount for line in open_lines), decimal.Decimal(0))
-        if value > owed:
-            raise invalid(
-                "amount",
-                _(
-                    "The payment (%(amount)s) is more than the payment plan still asks for (%(owed)s). "
-                    "Extend the plan first."
-                )
-                % {"amount": f"{current.currency} {value:,}", "owed": f"{current.currency} {owed:,}"},
-                code="overpayment",
-            )
-        payment = Payment.objects.create(
-            contract=current,
-            received_on=received_on,
-            amount=value,
-            currency=current.currency,
-            method=method,
-            reference=reference,
-            note=note,
-            recorded_by=actor,
-        )
-        by_id = {line.pk: line for line in open_lines}
-        parts = allocate_oldest_first([(line.pk, line.amount - line.paid_amount) for line in open_lines], value)
-        PaymentAllocation.objects.bulk_create(
-            [PaymentAllocation(payment=payment, plan_line_id=pk, amount=part) for pk, part in parts]
-        )
-        for pk, part in parts:
-            line = by_id[pk]
-            line.paid_amount += part
-            if line.paid_amount >= line.amount:
-                line.paid_on = received_on
-            line.save(update_fields=["paid_amount", "paid_on"])
-        Contract.objects.filter(pk=current.pk).update(received_amount=F("received_amount") + value)
-        audit.record_created(
-            actor=actor,
-            obj=payment,
-            values={
-                **audit.snapshot(payment, PAYMENT_FIELDS),
-                "allocations": [{"plan_line": pk, "amount": str(part)} for pk, part in parts],
-            },
-        )
+    """One payment, allocated oldest due first (``payments_record`` of one)."""
+    item = PaymentIn(contract, received_on, amount, method, reference, note)
+    [result] = payments_record(actor=actor, payments=[item])
+    if isinstance(result, ApplicationError):
+        raise result
     contract.refresh_from_db()
-    return payment
+    return result
 
 
 def payment_delete(*, actor: User, payment: Payment) -> None:
@@ -309,8 +411,6 @@ def payment_delete(*, actor: User, payment: Payment) -> None:
         current = _lock_contract(contract)
         row = Payment.objects.select_for_update().filter(pk=payment.pk, contract=current).first()
         if row is None:
-            from bridgecrm.contracts.services.contracts import not_found
-
             raise not_found()
         if row.refunds.exists():
             raise ApplicationError(

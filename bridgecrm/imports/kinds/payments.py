@@ -1,10 +1,11 @@
 """Payments received (回款) against contracts named by their number.
 
-Each payment goes through ``contracts.services.payments.payment_record`` in its own savepoint: it
-allocates the money to the contract's payment plan oldest due first and keeps the contract's
-received total, rules an import must not bypass. So a payment is audited on its own, unlike the
-other kinds' one event per batch; payments come in hundreds, not hundreds of thousands. The same
-contract, day, amount and reference is a duplicate.
+A batch's payments go through ``contracts.services.payments.payments_record``, the service that
+records one payment from the form or the API: it allocates each to its contract's payment plan
+oldest due first, in the file's order, keeps the contract's received total and audits each
+payment, rules an import must not bypass. It does so for the whole batch under one lock with a
+few statements, and the check (dry run) runs the same allocation without writing, so it reports
+over-payments too. The same contract, day, amount and reference is a duplicate.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import decimal
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.contracts.models import Contract, ContractStatus, Payment, PaymentMethod
-from bridgecrm.contracts.services.payments import payment_record
+from bridgecrm.contracts.services.payments import PaymentIn, payments_record
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.imports.kinds import base
 from bridgecrm.imports.kinds.base import BatchResult, Context, Row, RowError, Target
@@ -77,6 +77,7 @@ class PaymentsKind(base.Kind):
                 "contract_id", "received_on", "amount", "reference"
             )
         )
+        to_record: list[tuple[Row, PaymentIn]] = []
         for row, contract, facts in prepared:
             if row.external_id and row.external_id in refs:
                 result.skipped += 1
@@ -92,18 +93,17 @@ class PaymentsKind(base.Kind):
                     continue
             existing.add(key)
             ctx.remember("payment", space_key, row.number)
-            if ctx.dry_run:
-                result.created.append(0)
+            to_record.append((row, PaymentIn(contract=contract, **facts)))
+        outcomes = payments_record(actor=ctx.actor, payments=[item for _row, item in to_record], dry_run=ctx.dry_run)
+        refs_made: list[ExternalRef] = []
+        for (row, _item), outcome in zip(to_record, outcomes, strict=True):
+            if isinstance(outcome, ApplicationError):
+                result.fail(row, outcome)
                 continue
-            try:
-                with transaction.atomic():
-                    payment = payment_record(actor=ctx.actor, contract=contract, **facts)
-                    if row.external_id:
-                        ExternalRef.objects.create(
-                            kind=self.code, external_id=row.external_id, object_id=payment.pk, job=ctx.job
-                        )
-            except ApplicationError as exc:
-                result.fail(row, exc)
-                continue
-            result.created.append(payment.pk)
+            result.created.append(outcome.pk or 0)
+            if row.external_id and not ctx.dry_run:
+                refs_made.append(
+                    ExternalRef(kind=self.code, external_id=row.external_id, object_id=outcome.pk, job=ctx.job)
+                )
+        ExternalRef.objects.bulk_create(refs_made, batch_size=1000)
         return result
