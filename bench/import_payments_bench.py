@@ -101,7 +101,8 @@ def _wipe(numbers: list[str]) -> None:
 
 def generate(path: Path, numbers: list[str], rows: int, seed: int = 2026) -> None:
     """``rows`` payments spread over the contracts; each contract's payments add up to at most
-    its 12,000, and one in five is not a whole instalment, so it spans two lines."""
+    its 12,000, one in five is not a whole instalment, so it spans two lines, and one in fifty asks
+    for more than the whole plan, an over-payment the import refuses."""
     rng = random.Random(seed)
     per = {n: Decimal(0) for n in numbers}
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -110,10 +111,11 @@ def generate(path: Path, numbers: list[str], rows: int, seed: int = 2026) -> Non
         for i in range(rows):
             number = numbers[i % len(numbers)]
             amount = LINE if rng.random() < 0.8 else Decimal(rng.randint(100, 1500)).quantize(Decimal("0.01"))
-            amount = min(amount, LINE * 12 - per[number])
-            if amount <= 0:
-                amount = Decimal("0.01")  # refused as an over-payment: the failure path is timed too
-            per[number] += amount
+            if rng.random() < 0.02:
+                amount = LINE * 13  # more than the whole plan: refused, so the failure path is timed too
+            else:
+                amount = min(amount, LINE * 12 - per[number])
+                per[number] += amount
             received = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randint(0, 500))
             method = rng.choice(["银行转账", "bank", "现金", "支票", "other"])
             writer.writerow([number, received.isoformat(), f"{amount:,}", method, f"TXN{i:08d}"])
@@ -235,7 +237,7 @@ def _report(vendor: str, args: argparse.Namespace, results: list[dict[str, Any]]
         f"# Payments import, {vendor}",
         "",
         f"{args.rows:,} payments on {args.contracts:,} active contracts of twelve monthly plan lines; "
-        "about one in five spans two lines, and rows past a contract's plan are refused as over-payments.",
+        "about one in five spans two lines, and one in fifty is more than the whole plan (refused as an over-payment).",
         "",
         f"`python -m bench.import_payments_bench --contracts {args.contracts} --rows {args.rows}`",
         "",

@@ -22,9 +22,9 @@ import decimal
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -253,8 +253,7 @@ def _clean_payment(item: PaymentIn) -> tuple[str, str]:
     return reference, note
 
 
-def _owed_check(contract: Contract, value: decimal.Decimal, open_lines: list[PaymentPlanLine]) -> None:
-    owed = sum((line.amount - line.paid_amount for line in open_lines), decimal.Decimal(0))
+def _owed_check(contract: _Locked, value: decimal.Decimal, owed: decimal.Decimal) -> None:
     if value > owed:
         raise invalid(
             "amount",
@@ -286,13 +285,25 @@ def payments_record(
     results: list[Payment | ApplicationError] = []
     with transaction.atomic():
         visible = Contract.objects.visible_to(actor).filter(pk__in=wanted).values_list("pk", flat=True)
-        locked = {c.pk: c for c in Contract.objects.select_for_update().filter(pk__in=list(visible)).order_by("pk")}
-        plans: dict[int, list[PaymentPlanLine]] = defaultdict(list)
-        lines = PaymentPlanLine.objects.select_for_update().filter(contract_id__in=list(locked))
-        for line in lines.filter(paid_amount__lt=F("amount")).order_by("contract_id", "due_on", "id"):
-            plans[line.contract_id].append(line)
+        # Locked, and read under the lock: what a payment depends on (the received totals are
+        # added to in SQL). Tuples, not instances: an import locks thousands a batch.
+        locked = {
+            pk: _Locked(currency, status)
+            for pk, currency, status in Contract.objects.select_for_update()
+            .filter(pk__in=list(visible))
+            .order_by("pk")
+            .values_list("pk", "currency", "status")
+        }
+        plans: dict[int, list[_OpenLine]] = defaultdict(list)
+        lines = PaymentPlanLine.objects.select_for_update().filter(
+            contract_id__in=list(locked), paid_amount__lt=F("amount")
+        )
+        for row in lines.order_by("contract_id", "due_on", "id").values_list(
+            "pk", "contract_id", "amount", "paid_amount", "paid_on"
+        ):
+            plans[row[1]].append(_OpenLine(*row))
         created: list[tuple[Payment, list[tuple[int, decimal.Decimal]]]] = []
-        changed_lines: dict[int, PaymentPlanLine] = {}
+        changed_lines: dict[int, _OpenLine] = {}
         received: dict[int, decimal.Decimal] = defaultdict(decimal.Decimal)
         for item in payments:
             try:
@@ -309,23 +320,23 @@ def payments_record(
                         _("Activate the contract before recording payments."),
                         details={"contract": []},
                     )
-                open_lines = [line for line in plans[current.pk] if line.paid_amount < line.amount]
-                _owed_check(current, value, open_lines)
+                open_lines = [line for line in plans[item.contract.pk] if line.paid < line.amount]
+                _owed_check(current, value, sum((line.amount - line.paid for line in open_lines), decimal.Decimal(0)))
             except ApplicationError as exc:
                 # Without its traceback, whose frame holds ``results``: no cycle keeps a batch alive.
                 results.append(exc.with_traceback(None))
                 continue
             by_id = {line.pk: line for line in open_lines}
-            parts = allocate_oldest_first([(line.pk, line.amount - line.paid_amount) for line in open_lines], value)
+            parts = allocate_oldest_first([(line.pk, line.amount - line.paid) for line in open_lines], value)
             for pk, part in parts:
                 line = by_id[pk]
-                line.paid_amount += part
-                if line.paid_amount >= line.amount:
+                line.paid += part
+                if line.paid >= line.amount:
                     line.paid_on = item.received_on
                 changed_lines[pk] = line
-            received[current.pk] += value
+            received[item.contract.pk] += value
             payment = Payment(
-                contract=current,
+                contract=item.contract,
                 received_on=item.received_on,
                 amount=value,
                 currency=current.currency,
@@ -337,16 +348,32 @@ def payments_record(
             created.append((payment, parts))
             results.append(payment)
         if created and not dry_run:
-            _write_payments(actor, created, list(changed_lines.values()), received, locked)
+            _write_payments(actor, created, list(changed_lines.values()), received)
     return results
+
+
+class _Locked(NamedTuple):
+    currency: str
+    status: str
+
+
+@dataclass(slots=True)
+class _OpenLine:
+    """A plan line that still asks for money, as a batch allocates to it (no model instance: an
+    import reads tens of thousands of them)."""
+
+    pk: int
+    contract_id: int
+    amount: decimal.Decimal
+    paid: decimal.Decimal
+    paid_on: dt.date | None
 
 
 def _write_payments(
     actor: User,
     created: list[tuple[Payment, list[tuple[int, decimal.Decimal]]]],
-    lines: list[PaymentPlanLine],
+    lines: list[_OpenLine],
     received: dict[int, decimal.Decimal],
-    locked: dict[int, Contract],
 ) -> None:
     Payment.objects.bulk_create([payment for payment, _parts in created], batch_size=500)
     PaymentAllocation.objects.bulk_create(
@@ -357,16 +384,34 @@ def _write_payments(
         ],
         batch_size=1000,
     )
-    PaymentPlanLine.objects.bulk_update(lines, ["paid_amount", "paid_on"], batch_size=500)
-    if len(received) == 1:
-        [(pk, value)] = received.items()
-        Contract.objects.filter(pk=pk).update(received_amount=F("received_amount") + value)
-    else:
-        # The rows are locked and were read under the lock: their totals plus this batch's are current.
-        contracts = [locked[pk] for pk in received]
-        for contract in contracts:
-            contract.received_amount += received[contract.pk]
-        Contract.objects.bulk_update(contracts, ["received_amount"], batch_size=500)
+    # One prepared statement run for every line and contract (executemany), where bulk_update's
+    # CASE expressions cost Django more than the database: 8 of 15 s for 20,000 payments.
+    line_meta, contract_meta = PaymentPlanLine._meta, Contract._meta
+    paid, paid_on = line_meta.get_field("paid_amount"), line_meta.get_field("paid_on")
+    received_field = contract_meta.get_field("received_amount")
+
+    def qn(name: str | None) -> str:
+        return connection.ops.quote_name(str(name))
+
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {qn(line_meta.db_table)} SET {qn(paid.column)} = %s, {qn(paid_on.column)} = %s "  # noqa: S608
+            f"WHERE {qn(line_meta.pk.column)} = %s",
+            [
+                (
+                    paid.get_db_prep_save(line.paid, connection),
+                    paid_on.get_db_prep_save(line.paid_on, connection),
+                    line.pk,
+                )
+                for line in lines
+            ],
+        )
+        column = qn(received_field.column)
+        cursor.executemany(
+            f"UPDATE {qn(contract_meta.db_table)} SET {column} = {column} + %s "  # noqa: S608
+            f"WHERE {qn(contract_meta.pk.column)} = %s",
+            [(received_field.get_db_prep_save(value, connection), pk) for pk, value in received.items()],
+        )
     audit.record_created_many(
         actor=actor,
         items=(
