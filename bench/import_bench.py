@@ -2,7 +2,7 @@
 bulk mode) and a raw ``executemany``, on the configured database (SQLite or PostgreSQL).
 
     export BRIDGE_VAR_DIR=/tmp/bench-import && .venv/bin/bridgecrm migrate
-    .venv/bin/python -m bench.import_bench --rows 100000 --memory-rows 250000
+    .venv/bin/python -m bench.import_bench --rows 100000 --memory-rows 250000 --xlsx
 
 Each contender runs in its own process on an emptied customer table, so its peak memory
 (``ru_maxrss``) is its own; the time is wall-clock from opening the file to the last commit,
@@ -382,6 +382,37 @@ def _spawn(contender: str, path: Path) -> dict[str, Any]:
     return result
 
 
+XLSX_KINDS = {
+    "shared": "xlsxwriter, shared strings (as Excel and WPS write them)",
+    "inline": "xlsxwriter `constant_memory`, inline strings",
+    "openpyxl": "openpyxl `write_only`, inline strings and no declared dimension",
+}
+
+
+def write_xlsx(source: Path, target: Path, how: str) -> Path:
+    """The CSV's rows as a workbook written the way ``how`` says (a key of ``XLSX_KINDS``)."""
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        rows = csv.reader(handle)
+        if how == "openpyxl":
+            from openpyxl import Workbook
+
+            workbook = Workbook(write_only=True)
+            sheet = workbook.create_sheet()
+            for row in rows:
+                sheet.append(row)
+            workbook.save(target)
+            return target
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(str(target), {"constant_memory": how == "inline"})
+        page = book.add_worksheet()
+        for number, row in enumerate(rows):
+            for column, value in enumerate(row):
+                page.write_string(number, column, value)
+        book.close()
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -389,6 +420,7 @@ def main() -> None:
     parser.add_argument("--contenders", default="bridge,die-default,die-bulk,raw-executemany,raw-bare")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--xlsx", action="store_true", help="also the same rows from XLSX workbooks, Bridge only")
     parser.add_argument("--worker", default="")
     parser.add_argument("--file", type=Path)
     args = parser.parse_args()
@@ -416,8 +448,19 @@ def main() -> None:
         memory = _spawn("bridge", big)
         memory["rows_per_s"] = args.memory_rows / memory["seconds"]
         print(json.dumps(memory), flush=True)
+    workbooks: list[dict[str, Any]] = []
+    if args.xlsx:
+        sources = [(path, args.rows, how) for how in XLSX_KINDS]
+        if args.memory_rows:
+            sources.append((args.dir / f"import-bench-{args.memory_rows}.csv", args.memory_rows, "shared"))
+        for source, count, how in sources:
+            book = write_xlsx(source, args.dir / f"import-bench-{count}-{how}.xlsx", how)
+            result = _spawn("bridge", book)
+            result.update(workbook=how, rows=count, rows_per_s=count / result["seconds"])
+            workbooks.append(result)
+            print(json.dumps(result), flush=True)
     _spawn("wipe", path)
-    report = _report(vendor, args.rows, made, results, memory, args.memory_rows)
+    report = _report(vendor, args.rows, made, results, memory, args.memory_rows, workbooks)
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"import-{vendor}.md").write_text(report, encoding="utf-8")
@@ -430,6 +473,7 @@ def _report(
     results: list[dict[str, Any]],
     memory: dict[str, Any] | None,
     memory_rows: int,
+    workbooks: list[dict[str, Any]] | None = None,
 ) -> str:
     import platform
 
@@ -483,6 +527,21 @@ def _report(
         "the next batch while the worker writes (imports/ahead.py); the reader's peak memory is in the JSON.",
         "",
     ]
+    if workbooks:
+        lines += [
+            "## XLSX",
+            "",
+            "The same rows saved as workbooks (`--xlsx`), imported by Bridge alone, each in a process of its own:",
+            "",
+            "| workbook | rows | seconds | rows/s | worker peak MB | reader peak MB |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in workbooks:
+            lines.append(
+                f"| {XLSX_KINDS[r['workbook']]} | {r['rows']:,} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} "
+                f"| {r['peak_mb']:.0f} | {r.get('reader_peak_mb', 0):.0f} |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 
