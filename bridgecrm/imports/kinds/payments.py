@@ -106,4 +106,5 @@ class PaymentsKind(base.Kind):
                     ExternalRef(kind=self.code, external_id=row.external_id, object_id=outcome.pk, job=ctx.job)
                 )
         ExternalRef.objects.bulk_create(refs_made, batch_size=1000)
+        result.errors.sort(key=lambda error: error[0].number)  # the service's refusals come after the lookups
         return result

@@ -170,6 +170,8 @@ def test_payments_go_through_the_payment_service_against_the_contract_number(com
     )
     job = run_import(company.manager_a, "payments", path)
     assert (job.created_count, job.skipped_count, job.failed_count) == (1, 1, 2)
+    # In the file's order, though the over-payment is found after the unknown contract.
+    assert [row[0] for row in error_rows(job)] == ["3", "4"]
     contract.refresh_from_db()
     assert contract.received_amount == Decimal("4000.00")
     assert Payment.objects.get().allocations.count() == 1
