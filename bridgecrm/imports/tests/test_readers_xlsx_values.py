@@ -126,6 +126,7 @@ def test_an_xlsxwriter_workbook_with_shared_and_rich_strings(tmp_path):
     assert rows[3] == ("Acme", 3, "华鑫科技有限公司")
 
 
+@pytest.mark.filterwarnings("ignore:Cell None is marked as a date:UserWarning")  # openpyxl's, on the serial
 def test_a_workbook_edited_by_hand(tmp_path):
     """No ``r`` on some rows and cells, a phonetic guide and rich runs in a shared string, a date
     serial out of range, a row numbered as a float, a row out of order, lower-case references."""
