@@ -78,12 +78,30 @@ def error_file(job: ImportJob, *, dry_run: bool) -> Path:
     return imports_dir() / f"{job.pk}-{'check' if dry_run else 'errors'}.csv"
 
 
-def _error_lines(errors: list[tuple[Row, str]]) -> str:
+def _error_lines(errors: list[tuple[Row, str]], job: ImportJob) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    columns = _column_names(job)
     for row, message in errors:
-        writer.writerow([row.number, message, *row.cells])
+        writer.writerow([row.number, _in_the_files_words(message, columns), *row.cells])
     return buffer.getvalue()
+
+
+def _column_names(job: ImportJob) -> dict[str, str]:
+    """The file's header for each field a column is mapped to (the first such column)."""
+    names: dict[str, str] = {}
+    for header, target in (job.mapping or {}).items():
+        if target:
+            names.setdefault(str(target), str(header))
+    return names
+
+
+def _in_the_files_words(message: str, columns: dict[str, str]) -> str:
+    """An error that names the field it is about (``contract: …``) names the file's column instead
+    (``合同编号: …``), which the person who made the file knows; other errors stay as they are."""
+    field, separator, rest = message.partition(": ")
+    header = columns.get(field) if separator else None
+    return f"{header}: {rest}" if header else message
 
 
 def _write_atomically(path: Path, content: str) -> None:
@@ -392,7 +410,7 @@ def _dry_run(
         updated += len(result.updated) + result.merged
         skipped += result.skipped
         failed += len(result.errors)
-        lines.append(_error_lines(result.errors))
+        lines.append(_error_lines(result.errors, job))
         findings.extend(result.findings[: MAX_FINDINGS - len(findings)])
         ImportJob.objects.filter(pk=job.pk).update(rows_read=read, updated_at=timezone.now())
     job.error_file_path = _join_errors(job, headers, error_file(job, dry_run=True), None, "".join(lines))
@@ -413,7 +431,7 @@ def _commit_batch(job: ImportJob, ctx: Context, kind: kinds.Kind, batch: list[Ro
             raise ApplicationError("import_overtaken", _("Another run of this import is going on."))
         with search_index.bulk_insert():
             result = kind.process(ctx, batch, ready)
-        _write_atomically(error_part(job, start), _error_lines(result.errors))
+        _write_atomically(error_part(job, start), _error_lines(result.errors, job))
         counts = {
             "created": len(result.created),
             "updated": len(result.updated) + result.merged,

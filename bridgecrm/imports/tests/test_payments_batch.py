@@ -183,3 +183,19 @@ def test_an_import_costs_the_same_queries_for_ten_payments_or_forty(company, var
     for contract in contracts:
         contract.refresh_from_db()
         assert contract_received_check(contract)
+
+
+def test_errors_name_the_files_columns(company, var):
+    contract = make_contract(company.owner, plan=PLAN)
+    path = write_csv(
+        var / "回款.csv",
+        ["合同编号", "回款日期", "回款金额"],
+        [[contract.number, "2026-02-01", "5000"], ["HT-NONE", "2026-02-01", "1"], [contract.number, "昨天", "1"]],
+    )
+    mapping = {"合同编号": "contract", "回款日期": "received_on", "回款金额": "amount"}
+    job = run_import(company.manager_a, "payments", path, mapping, dry_run=True)
+    assert [(row[0], row[1].split(": ")[0]) for row in error_rows(job)] == [
+        ("1", "回款金额"),
+        ("2", "合同编号"),
+        ("3", "回款日期"),
+    ]
