@@ -4,13 +4,16 @@ import datetime as dt
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictInt
 
 # No text of ours has a use for NUL, and PostgreSQL cannot store or compare it: refuse it (422).
 NO_NUL = r"^[^\x00]*$"
 MAX_ID = 2**63 - 1  # the largest primary key a 64-bit column holds
 # A record id in a request: positive and within a 64-bit column (a larger one would overflow the driver).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# The same in a JSON body, strict: ``true`` or ``"5"`` is refused (422) as the schema says, where
+# ``int`` would take ``true`` for 1. Not for path or query parameters, which arrive as text.
+BodyId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
 
 class ErrorOut(Schema):

@@ -13,7 +13,7 @@ from ninja.responses import Status
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference
-from bridgecrm.api.schemas import NO_NUL, ErrorOut, Id
+from bridgecrm.api.schemas import NO_NUL, BodyId, ErrorOut, Id
 from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.core.periods import Period, PeriodKind
@@ -91,8 +91,8 @@ class TargetIn(Schema):
     measure: str = Field(pattern=NO_NUL, max_length=40, description=MEASURE_HELP, json_schema_extra=_measure_enum)
     period: str = Field(pattern=PERIOD)
     scope: str = Field(pattern=r"^(company|team|rep)$")
-    team_id: Id | None = None
-    user_id: Id | None = None
+    team_id: BodyId | None = None
+    user_id: BodyId | None = None
     product_category: str = Field("", max_length=16, pattern=NO_NUL)
     amount: Decimal = Field(
         ge=0, max_digits=18, decimal_places=2, description="money to the cent, counts whole, rates in percent (0–100)"
@@ -226,8 +226,8 @@ class PlanIn(Schema):
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     period: str = Field(pattern=PERIOD)
     scope: str = Field(pattern=r"^(team|rep)$")
-    team_id: Id | None = None
-    user_id: Id | None = None
+    team_id: BodyId | None = None
+    user_id: BodyId | None = None
     description: str = Field("", max_length=4000, pattern=NO_NUL)
 
 
@@ -245,10 +245,10 @@ class PhaseIn(Schema):
 class MilestoneIn(Schema):
     title: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     due_on: dt.date
-    owner_id: Id
-    phase_id: Id | None = None
-    target_ids: list[Id] = Field(default_factory=list, max_length=50)
-    customer_ids: list[Id] = Field(default_factory=list, max_length=50)
+    owner_id: BodyId
+    phase_id: BodyId | None = None
+    target_ids: list[BodyId] = Field(default_factory=list, max_length=50)
+    customer_ids: list[BodyId] = Field(default_factory=list, max_length=50)
 
 
 class MilestoneStatusIn(Schema):

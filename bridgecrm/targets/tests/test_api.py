@@ -105,3 +105,18 @@ def test_plans_and_milestones(company: Company) -> None:
     assert detail["progress"] == "100.0" and [p["name"] for p in detail["phases"]] == ["Open doors"]
     assert api(c.teammate).get(f"/api/v1/plans/{pid}").status_code == 404
     assert api(c.manager_b).get("/api/v1/plans").json()["count"] == 0
+
+
+def test_ids_in_a_body_are_json_integers(company: Company) -> None:
+    """``true`` is not team 1, nor ``"5"`` user 5: refused as the schema says (schemathesis found
+    ``"team_id": true`` creating a plan)."""
+    manager = api(company.manager_a)
+    for field, value in (("team_id", True), ("user_id", str(company.owner.pk))):
+        response = post(manager, "/plans", {"name": "P", "period": "2026-Q1", "scope": "team", field: value})
+        assert response.status_code == 422, (field, response.content)
+    response = post(
+        manager,
+        "/targets",
+        {"measure": "won_amount", "period": "2026-Q1", "scope": "team", "team_id": True, "amount": "1"},
+    )
+    assert response.status_code == 422
