@@ -14,10 +14,9 @@ import decimal
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bridgecrm.contracts.models import Contract, ContractStatus, Payment, PaymentMethod
+from bridgecrm.contracts.models import Contract, Payment, PaymentMethod
 from bridgecrm.contracts.services.payments import PaymentIn, payments_record
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.imports.kinds import base
@@ -45,7 +44,6 @@ class PaymentsKind(base.Kind):
         contracts = {c.number: c for c in Contract.objects.visible_to(ctx.actor).filter(number__in=numbers)}
         refs = base.external_refs(self.code, (r.external_id for r in rows))
         prepared: list[tuple[Row, Contract, dict[str, Any]]] = []
-        today = timezone.localdate()
         for row in rows:
             v = row.values
             try:
@@ -55,12 +53,9 @@ class PaymentsKind(base.Kind):
                         _("No contract “%(value)s” that you can see.") % {"value": v.get("contract", "")[:80]},
                         "contract",
                     )
-                if contract.status == ContractStatus.DRAFT:
-                    raise RowError(_("Activate the contract before recording payments."), "contract")
+                # A draft contract and a date in the future are refused by payments_record, with the
+                # same messages: the payment's rules live there alone.
                 received = base.date_value(v, "received_on", required=True)
-                assert received is not None
-                if received > today:
-                    raise RowError(_("A payment cannot be received in the future."), "received_on")
                 facts: dict[str, Any] = {
                     "received_on": received,
                     "amount": base.amount(v, "amount", maximum=MAX_PAYMENT, positive=True, required=True),
