@@ -10,13 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool, StrictInt
 
 from bridgecrm.activities import selectors, services
 from bridgecrm.activities.models import FollowUp, Notification, Task
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
-from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
+from bridgecrm.api.schemas import MAX_ID, NO_NUL, BodyId, ErrorOut
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.pipeline.models import Deal
@@ -76,8 +76,8 @@ class FollowUpOut(Schema):
 
 
 class FollowUpFields(BaseModel):
-    contact_id: int | None = Field(None, ge=1, le=MAX_ID)
-    deal_id: int | None = Field(None, ge=1, le=MAX_ID)
+    contact_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    deal_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     occurred_at: dt.datetime | None = None
     outcome: str | None = Field(None, max_length=10, pattern=NO_NUL)
     next_follow_up_on: dt.date | None = None
@@ -88,7 +88,7 @@ class FollowUpFields(BaseModel):
 
 
 class FollowUpIn(FollowUpFields):
-    customer_id: int = Field(..., ge=1, le=MAX_ID)
+    customer_id: StrictInt = Field(..., ge=1, le=MAX_ID)
     kind: str = Field(..., max_length=10, pattern=NO_NUL)
     summary: str = Field(..., min_length=1, max_length=4000, pattern=NO_NUL)
 
@@ -96,7 +96,7 @@ class FollowUpIn(FollowUpFields):
 class FollowUpPatch(FollowUpFields):
     kind: str | None = Field(None, max_length=10, pattern=NO_NUL)
     summary: str | None = Field(None, min_length=1, max_length=4000, pattern=NO_NUL)
-    version: int = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
+    version: StrictInt = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
 
 
 class TaskFiltersIn(Schema):
@@ -129,9 +129,9 @@ class TaskFields(BaseModel):
     notes: str | None = Field(None, max_length=4000, pattern=NO_NUL)
     remind_at: dt.datetime | None = None
     priority: str | None = Field(None, max_length=8, pattern=NO_NUL)
-    assignee_id: int | None = Field(None, ge=1, le=MAX_ID)
-    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
-    deal_id: int | None = Field(None, ge=1, le=MAX_ID)
+    assignee_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    customer_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    deal_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
 
 
 class TaskIn(TaskFields):
@@ -142,12 +142,12 @@ class TaskIn(TaskFields):
 class TaskPatch(TaskFields):
     title: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
     due_at: dt.datetime | None = None
-    version: int = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
+    version: StrictInt = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
 
 
 class TaskCompleteIn(BaseModel):
-    version: int | None = Field(None, ge=1, le=MAX_ID)
-    done: bool = Field(True, description="false reopens the task")
+    version: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    done: StrictBool = Field(True, description="false reopens the task")
 
 
 class NotificationOut(Schema):
@@ -170,7 +170,7 @@ class NotificationFiltersIn(Schema):
 
 
 class MarkReadIn(BaseModel):
-    ids: list[Id] | None = Field(None, max_length=200, description="Omit to mark every notification read.")
+    ids: list[BodyId] | None = Field(None, max_length=200, description="Omit to mark every notification read.")
 
 
 class MarkReadOut(Schema):

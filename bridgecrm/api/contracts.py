@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, StrictInt
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
@@ -89,31 +89,31 @@ class ContractOut(Schema):
 
 
 class ContractFields(BaseModel):
-    deal_id: int | None = Field(None, ge=1, le=MAX_ID)
+    deal_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     currency: str | None = Field(None, max_length=3, pattern=NO_NUL)
     signed_on: IsoDate | None = None
     starts_on: IsoDate | None = None
     ends_on: IsoDate | None = None
-    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
+    owner_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     notes: str | None = Field(None, max_length=4000, pattern=NO_NUL)
 
 
 class ContractIn(ContractFields):
     title: str = Field(..., min_length=1, max_length=200, pattern=NO_NUL)
-    customer_id: int = Field(..., ge=1, le=MAX_ID)
+    customer_id: StrictInt = Field(..., ge=1, le=MAX_ID)
     amount: decimal.Decimal = Field(..., ge=0, le=MAX_AMOUNT)
 
 
 class ContractPatch(ContractFields):
     title: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
-    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
+    customer_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     amount: decimal.Decimal | None = Field(None, ge=0, le=MAX_AMOUNT)
-    lock_version: int = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
+    lock_version: StrictInt = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
 
 
-class StatusIn(BaseModel):
+class ContractStatusIn(BaseModel):
     status: str = Field(..., pattern="^(" + "|".join(ContractStatus.values) + ")$")
-    lock_version: int | None = Field(None, ge=1, le=MAX_ID)
+    lock_version: StrictInt | None = Field(None, ge=1, le=MAX_ID)
 
 
 class PlanLineOut(Schema):
@@ -126,7 +126,7 @@ class PlanLineOut(Schema):
     status: str
 
 
-class PlanOut(Schema):
+class PaymentPlanOut(Schema):
     contract_id: int
     currency: str
     lock_version: int
@@ -140,9 +140,9 @@ class PlanLineIn(BaseModel):
     note: str = Field("", max_length=200, pattern=NO_NUL)
 
 
-class PlanIn(BaseModel):
+class PaymentPlanIn(BaseModel):
     lines: list[PlanLineIn] = Field(..., max_length=payment_services.MAX_PLAN_LINES)
-    lock_version: int = Field(..., ge=1, le=MAX_ID)
+    lock_version: StrictInt = Field(..., ge=1, le=MAX_ID)
 
 
 class AllocationOut(Schema):
@@ -356,7 +356,7 @@ def contract_update(request: HttpRequest, contract_id: int, payload: ContractPat
 @router.post(
     "/contracts/{contract_id}/status", response={200: ContractOut, **WRITE_ERRORS}, summary="Change a contract's status"
 )
-def contract_status(request: HttpRequest, contract_id: int, payload: StatusIn) -> Contract:
+def contract_status(request: HttpRequest, contract_id: int, payload: ContractStatusIn) -> Contract:
     actor = _actor(request)
     contract = selectors.contract_get(actor=actor, contract_id=contract_id)
     contract_services.contract_set_status(
@@ -365,14 +365,16 @@ def contract_status(request: HttpRequest, contract_id: int, payload: StatusIn) -
     return selectors.contract_get(actor=actor, contract_id=contract_id)
 
 
-@router.get("/contracts/{contract_id}/plan", response={200: PlanOut, **ERRORS}, summary="A contract's payment plan")
+@router.get(
+    "/contracts/{contract_id}/plan", response={200: PaymentPlanOut, **ERRORS}, summary="A contract's payment plan"
+)
 def plan_get(request: HttpRequest, contract_id: int) -> Any:
     actor = _actor(request)
     return _plan_out(actor, selectors.contract_get(actor=actor, contract_id=contract_id))
 
 
-@router.put("/contracts/{contract_id}/plan", response={200: PlanOut, **WRITE_ERRORS}, summary="Replace the plan")
-def plan_set(request: HttpRequest, contract_id: int, payload: PlanIn) -> Any:
+@router.put("/contracts/{contract_id}/plan", response={200: PaymentPlanOut, **WRITE_ERRORS}, summary="Replace the plan")
+def plan_set(request: HttpRequest, contract_id: int, payload: PaymentPlanIn) -> Any:
     actor = _actor(request)
     contract = selectors.contract_get(actor=actor, contract_id=contract_id)
     payment_services.plan_lines_set(

@@ -9,13 +9,13 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool, StrictInt
 
 from bridgecrm.api.customization import check_filters, custom_property, resolve_custom
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
 from bridgecrm.api.references import visible_people as _people
-from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
+from bridgecrm.api.schemas import MAX_ID, NO_NUL, BodyId, ErrorOut
 from bridgecrm.customers import selectors, services
 from bridgecrm.customers.models import Contact, Customer
 from bridgecrm.customization import selectors as custom_fields
@@ -108,23 +108,23 @@ class CustomerFacts(BaseModel):
     estimated_annual_potential: decimal.Decimal | None = Field(None, ge=0, le=MAX_AMOUNT)
     currency: str | None = Field(None, max_length=3, pattern=NO_NUL)
     tags: list[TagName] | None = Field(None, max_length=20)
-    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
-    team_id: int | None = Field(None, ge=1, le=MAX_ID)
-    collaborator_ids: list[Id] | None = Field(None, max_length=50)
+    owner_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    team_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    collaborator_ids: list[BodyId] | None = Field(None, max_length=50)
     custom: dict[str, Any] | None = custom_property(Entity.CUSTOMER)
 
 
 class CustomerIn(CustomerFacts):
     name: str = Field(..., min_length=1, max_length=200, pattern=NO_NUL)
-    allow_duplicate: bool = Field(
+    allow_duplicate: StrictBool = Field(
         False, description="Create it even when the duplicate check finds matches (else 409 `duplicate`)."
     )
 
 
 class CustomerPatch(CustomerFacts):
     name: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
-    version: int = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
-    allow_duplicate: bool = Field(
+    version: StrictInt = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
+    allow_duplicate: StrictBool = Field(
         False, description="Rename it even when the duplicate check finds matches (else 409 `duplicate`)."
     )
 
@@ -160,7 +160,7 @@ class ContactFields(BaseModel):
     decision_role: str | None = Field(None, max_length=20, pattern=NO_NUL)
     email: str | None = Field(None, max_length=254, pattern=NO_NUL)
     wechat: str | None = Field(None, max_length=64, pattern=NO_NUL)
-    is_primary: bool | None = None
+    is_primary: StrictBool | None = None
     notes: str | None = Field(None, max_length=2000, pattern=NO_NUL)
     phones: list[PhoneText] | None = Field(None, max_length=5, description="Any common format; stored in E.164.")
     custom: dict[str, Any] | None = custom_property(Entity.CONTACT)

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool, StrictInt
 
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
 from bridgecrm.core.errors import ApplicationError, Unprocessable
@@ -166,13 +166,13 @@ class FieldChanges(BaseModel):
     label_zh: str | None = Field(None, max_length=80, pattern=NO_NUL)
     help_en: str | None = Field(None, max_length=200, pattern=NO_NUL)
     help_zh: str | None = Field(None, max_length=200, pattern=NO_NUL)
-    required: bool | None = Field(None, strict=True)
+    required: StrictBool | None = Field(None, strict=True)
     default: Any = None
     options: list[OptionIn] | None = Field(None, max_length=200)
     visible_to: list[RoleCode] | None = Field(None, max_length=20, description="Role codes; empty: everyone.")
     editable_by: list[RoleCode] | None = Field(None, max_length=20, description="Role codes; empty: everyone.")
     section: str | None = Field(None, max_length=60, pattern=NO_NUL)
-    position: int | None = Field(None, ge=0, le=10_000, strict=True)
+    position: StrictInt | None = Field(None, ge=0, le=10_000, strict=True)
 
 
 class FieldIn(FieldChanges):

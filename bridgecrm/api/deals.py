@@ -10,13 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool, StrictInt
 
 from bridgecrm.api.customization import check_filters, custom_property, resolve_custom
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
 from bridgecrm.api.references import visible_people as _people
-from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
+from bridgecrm.api.schemas import MAX_ID, NO_NUL, BodyId, ErrorOut
 from bridgecrm.core.errors import ApplicationError, NotFound
 from bridgecrm.customization import selectors as custom_fields
 from bridgecrm.customization.models import Entity
@@ -78,7 +78,7 @@ def _sees_cost(context: dict[str, Any]) -> bool:
     return pipeline_policies.may_view_cost(context["request"].user)
 
 
-class LineOut(Schema):
+class DealLineOut(Schema):
     id: int
     product_id: int | None
     name: str
@@ -144,7 +144,7 @@ class DealOut(Schema):
 
 
 class DealDetailOut(DealOut):
-    lines: list[LineOut]
+    lines: list[DealLineOut]
     cost_base: decimal.Decimal | None = Field(None, description="The lines' cost in the base currency. " + COST_NOTE)
     margin_base: decimal.Decimal | None = Field(None, description="amount_base − cost_base. " + COST_NOTE)
     margin_percent: decimal.Decimal | None = Field(None, description="margin_base ÷ amount_base, %. " + COST_NOTE)
@@ -167,56 +167,58 @@ class DealDetailOut(DealOut):
 
 
 class DealFields(BaseModel):
-    contact_id: int | None = Field(None, ge=1, le=MAX_ID)
+    contact_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     amount: decimal.Decimal | None = Field(None, ge=0, le=MAX_AMOUNT)
     currency: str | None = Field(None, max_length=3, pattern=NO_NUL)
     expected_close_date: dt.date | None = None
-    probability: int | None = Field(None, ge=0, le=100)
+    probability: StrictInt | None = Field(None, ge=0, le=100)
     forecast_category: str | None = Field(None, max_length=16, pattern=NO_NUL)
     source: str | None = Field(None, max_length=16, pattern=NO_NUL)
     next_step: str | None = Field(None, max_length=200, pattern=NO_NUL)
-    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
-    team_id: int | None = Field(None, ge=1, le=MAX_ID)
-    collaborator_ids: list[Id] | None = Field(None, max_length=50)
+    owner_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    team_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    collaborator_ids: list[BodyId] | None = Field(None, max_length=50)
     competitors: list[Name] | None = Field(None, max_length=20)
     custom: dict[str, Any] | None = custom_property(Entity.DEAL)
 
 
 class DealIn(DealFields):
     name: str = Field(..., min_length=1, max_length=200, pattern=NO_NUL)
-    customer_id: int = Field(..., ge=1, le=MAX_ID)
-    stage_id: int | None = Field(None, ge=1, le=MAX_ID, description="An open stage; the default pipeline's first.")
+    customer_id: StrictInt = Field(..., ge=1, le=MAX_ID)
+    stage_id: StrictInt | None = Field(
+        None, ge=1, le=MAX_ID, description="An open stage; the default pipeline's first."
+    )
 
 
 class DealPatch(DealFields):
     name: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
-    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
-    version: int = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
+    customer_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    version: StrictInt = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
 
 
 class MoveIn(BaseModel):
-    stage_id: int = Field(..., ge=1, le=MAX_ID)
-    version: int = Field(..., ge=1, le=MAX_ID)
+    stage_id: StrictInt = Field(..., ge=1, le=MAX_ID)
+    version: StrictInt = Field(..., ge=1, le=MAX_ID)
     amount: decimal.Decimal | None = Field(None, ge=0, le=MAX_AMOUNT)
     expected_close_date: dt.date | None = None
-    contact_id: int | None = Field(None, ge=1, le=MAX_ID)
-    probability: int | None = Field(None, ge=0, le=100)
+    contact_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    probability: StrictInt | None = Field(None, ge=0, le=100)
     competitors: list[Name] | None = Field(None, max_length=20)
-    lost_reason_id: int | None = Field(None, ge=1, le=MAX_ID)
+    lost_reason_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     lost_note: str | None = Field(None, max_length=500, pattern=NO_NUL)
     next_step: str | None = Field(None, max_length=200, pattern=NO_NUL)
 
 
 class CloseIn(BaseModel):
     outcome: Literal["won", "lost", "reopen"]
-    version: int = Field(..., ge=1, le=MAX_ID)
-    lost_reason_id: int | None = Field(None, ge=1, le=MAX_ID)
+    version: StrictInt = Field(..., ge=1, le=MAX_ID)
+    lost_reason_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     note: str = Field("", max_length=500, pattern=NO_NUL)
 
 
 class LineIn(BaseModel):
     name: str = Field("", max_length=200, pattern=NO_NUL)
-    product_id: int | None = Field(None, ge=1, le=MAX_ID)
+    product_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     quantity: decimal.Decimal = Field(..., gt=0, le=decimal.Decimal("999999999.999"))
     unit_price: decimal.Decimal = Field(..., ge=0, le=MAX_AMOUNT)
     discount_percent: decimal.Decimal = Field(decimal.Decimal(0), ge=0, le=100)
@@ -230,9 +232,9 @@ class LineIn(BaseModel):
 
 
 class LinesIn(BaseModel):
-    version: int = Field(..., ge=1, le=MAX_ID)
+    version: StrictInt = Field(..., ge=1, le=MAX_ID)
     lines: list[LineIn] = Field(..., max_length=services.MAX_LINES)
-    amount_from_lines: bool = True
+    amount_from_lines: StrictBool = True
 
 
 class StageChangeOut(Schema):

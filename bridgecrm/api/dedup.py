@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt
 
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
 from bridgecrm.core.errors import PermissionDenied
@@ -34,7 +34,7 @@ class DuplicateCheckIn(BaseModel):
     name: str = Field(..., min_length=1, max_length=200, pattern=NO_NUL)
     phones: list[Text] = Field(default_factory=list, max_length=20)
     emails: list[Text] = Field(default_factory=list, max_length=20)
-    exclude_id: int | None = Field(None, ge=1, le=MAX_ID, description="The customer being edited.")
+    exclude_id: StrictInt | None = Field(None, ge=1, le=MAX_ID, description="The customer being edited.")
 
 
 class DuplicateMatchOut(Schema):
@@ -59,21 +59,21 @@ class DuplicateSettingsOut(Schema):
 class DuplicateSettingsIn(BaseModel):
     model_config = ConfigDict(strict=True)  # JSON types as documented: 0 is not false
 
-    match_name: bool | None = None
-    match_phone: bool | None = None
-    match_email: bool | None = None
-    match_similar_name: bool | None = None
-    similarity_threshold: int | None = Field(None, ge=50, le=100)
-    version: int = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
+    match_name: StrictBool | None = None
+    match_phone: StrictBool | None = None
+    match_email: StrictBool | None = None
+    match_similar_name: StrictBool | None = None
+    similarity_threshold: StrictInt | None = Field(None, ge=50, le=100)
+    version: StrictInt = Field(..., ge=1, le=MAX_ID, description="The version you read; a newer one answers 409.")
 
 
 class MergeIn(BaseModel):
     model_config = ConfigDict(strict=True)  # JSON types as documented: 0 is not false
 
-    survivor_id: int = Field(..., ge=1, le=MAX_ID)
-    loser_id: int = Field(..., ge=1, le=MAX_ID)
-    survivor_version: int = Field(..., ge=1, le=MAX_ID)
-    loser_version: int = Field(..., ge=1, le=MAX_ID)
+    survivor_id: StrictInt = Field(..., ge=1, le=MAX_ID)
+    loser_id: StrictInt = Field(..., ge=1, le=MAX_ID)
+    survivor_version: StrictInt = Field(..., ge=1, le=MAX_ID)
+    loser_version: StrictInt = Field(..., ge=1, le=MAX_ID)
     choices: dict[Annotated[str, Field(max_length=120, pattern=NO_NUL)], Side] = Field(
         default_factory=dict,
         max_length=200,

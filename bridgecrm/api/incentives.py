@@ -65,7 +65,7 @@ class StatementOut(Schema):
         return obj.plan_snapshot.get("name") if obj.plan_snapshot else None
 
 
-class LineOut(Schema):
+class StatementLineOut(Schema):
     position: int
     kind: str = Field(
         description="commission, accelerator, cap, clawback, bonus or not_paid (a won deal of a margin plan "
@@ -85,7 +85,7 @@ class LineOut(Schema):
 
 
 class StatementDetailOut(StatementOut):
-    lines: list[LineOut]
+    lines: list[StatementLineOut]
 
 
 class BandOut(Schema):
@@ -93,7 +93,7 @@ class BandOut(Schema):
     rate: Decimal
 
 
-class PlanOut(Schema):
+class CommissionPlanOut(Schema):
     id: int
     name: str
     basis: str = Field(
@@ -216,7 +216,7 @@ def _plan(p: CommissionPlan) -> dict[str, Any]:
 
 @router.get(
     "/incentives/plans",
-    response={200: list[PlanOut], **ERRORS},
+    response={200: list[CommissionPlanOut], **ERRORS},
     summary="Commission plans with their rates (incentives.view_rates or incentives.manage)",
 )
 @paginate(Pagination)
@@ -226,7 +226,7 @@ def commission_plan_list(request: HttpRequest) -> Any:
 
 @router.get(
     "/incentives/plans/{plan_id}",
-    response={200: PlanOut, **ERRORS},
+    response={200: CommissionPlanOut, **ERRORS},
     summary="One commission plan with its rates",
 )
 def commission_plan_detail(request: HttpRequest, plan_id: Id) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool, StrictInt
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.schemas import NO_NUL, ErrorOut
@@ -63,7 +63,7 @@ class ProductFields(BaseModel):
     unit: str | None = Field(None, max_length=16, pattern=NO_NUL)
     list_price: decimal.Decimal | None = Field(None, ge=0, le=MAX_PRICE)
     currency: str | None = Field(None, min_length=3, max_length=3, pattern=NO_NUL)
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
     unit_cost: decimal.Decimal | None = Field(
         None, ge=0, le=MAX_PRICE, description="Needs products.view_cost; in a PATCH, null sets it to unknown"
     )
@@ -106,9 +106,9 @@ class PipelineOut(Schema):
 
 
 class StageFields(BaseModel):
-    probability: int | None = Field(None, ge=0, le=100)
+    probability: StrictInt | None = Field(None, ge=0, le=100)
     kind: str | None = Field(None, max_length=8, pattern=NO_NUL)
-    stale_after_days: int | None = Field(None, ge=1, le=services.MAX_STALE_DAYS)
+    stale_after_days: StrictInt | None = Field(None, ge=1, le=services.MAX_STALE_DAYS)
     forecast_category: str | None = Field(None, max_length=16, pattern=NO_NUL)
     gate_fields: list[GateCode] | None = Field(
         None, max_length=len(gates.GATE_FIELDS), description="Codes: " + ", ".join(gates.GATE_FIELDS)
@@ -117,8 +117,8 @@ class StageFields(BaseModel):
 
 class StageIn(StageFields):
     name: str = Field(..., min_length=1, max_length=80, pattern=NO_NUL)
-    probability: int = Field(..., ge=0, le=100)
-    position: int | None = Field(None, ge=1, le=100, description="1-based; by default after the last open stage.")
+    probability: StrictInt = Field(..., ge=0, le=100)
+    position: StrictInt | None = Field(None, ge=1, le=100, description="1-based; by default after the last open stage.")
 
 
 class StagePatch(StageFields):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from pydantic import BaseModel, StrictBool, StrictInt
 
-from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
+from bridgecrm.api.schemas import MAX_ID, NO_NUL, BodyId, ErrorOut
 from bridgecrm.core.errors import ApplicationError, PermissionDenied
 from bridgecrm.customers import selectors as customer_selectors
 from bridgecrm.customers.models import Customer
@@ -99,12 +99,12 @@ class OwnershipOut(Schema):
 
 
 class AssignIn(BaseModel):
-    user_id: Id
+    user_id: BodyId
 
 
 class DistributeIn(BaseModel):
-    customer_ids: list[Id] = Field(..., min_length=1, max_length=500)
-    user_ids: list[Id] = Field(..., min_length=1, max_length=100)
+    customer_ids: list[BodyId] = Field(..., min_length=1, max_length=500)
+    user_ids: list[BodyId] = Field(..., min_length=1, max_length=100)
     mode: Literal["round_robin", "load"] = "round_robin"
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool, StrictInt
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut
@@ -111,7 +111,7 @@ class QuoteSummaryOut(Schema):
 
 
 class QuoteLineIn(BaseModel):
-    product_id: int | None = Field(None, ge=1, le=MAX_ID)
+    product_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     name: str = Field("", max_length=200, pattern=NO_NUL)
     description: str = Field("", max_length=500, pattern=NO_NUL)
     unit: str = Field("", max_length=16, pattern=NO_NUL)
@@ -121,7 +121,7 @@ class QuoteLineIn(BaseModel):
 
 
 class QuoteFields(BaseModel):
-    contact_id: int | None = Field(None, ge=1, le=MAX_ID)
+    contact_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
     title: str | None = Field(None, max_length=200, pattern=NO_NUL)
     currency: str | None = Field(None, max_length=3, pattern=NO_NUL)
     tax_rate: decimal.Decimal | None = Field(None, ge=0, le=100)
@@ -130,24 +130,26 @@ class QuoteFields(BaseModel):
 
 
 class QuoteIn(QuoteFields):
-    customer_id: int = Field(..., ge=1, le=MAX_ID)
-    deal_id: int | None = Field(None, ge=1, le=MAX_ID)
-    from_deal: bool = Field(False, description="Copy the deal's line items (when no lines are given).")
+    customer_id: StrictInt = Field(..., ge=1, le=MAX_ID)
+    deal_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    from_deal: StrictBool = Field(False, description="Copy the deal's line items (when no lines are given).")
     lines: list[QuoteLineIn] | None = Field(None, max_length=200)
 
 
 class QuotePatch(QuoteFields):
     lines: list[QuoteLineIn] | None = Field(None, max_length=200)
-    lock_version: int = Field(..., ge=1, le=MAX_ID, description="The lock_version you read; a newer one answers 409.")
+    lock_version: StrictInt = Field(
+        ..., ge=1, le=MAX_ID, description="The lock_version you read; a newer one answers 409."
+    )
 
 
-class StatusIn(BaseModel):
+class QuoteStatusIn(BaseModel):
     action: str = Field(..., pattern="^(send|accept|reject|expire)$")
-    lock_version: int | None = Field(None, ge=1, le=MAX_ID)
+    lock_version: StrictInt | None = Field(None, ge=1, le=MAX_ID)
 
 
 class ReviseIn(BaseModel):
-    lock_version: int | None = Field(None, ge=1, le=MAX_ID)
+    lock_version: StrictInt | None = Field(None, ge=1, le=MAX_ID)
 
 
 def _lines(lines: list[QuoteLineIn] | None) -> list[dict[str, Any]] | None:
@@ -252,7 +254,7 @@ def quote_update(request: HttpRequest, quote_id: int, payload: QuotePatch) -> An
 
 
 @router.post("/quotes/{quote_id}/status", response={200: QuoteOut, **WRITE_ERRORS}, url_name="quote_status")
-def quote_status(request: HttpRequest, quote_id: int, payload: StatusIn) -> Any:
+def quote_status(request: HttpRequest, quote_id: int, payload: QuoteStatusIn) -> Any:
     actor = _actor(request)
     quote = selectors.quote_get(actor=actor, quote_id=quote_id)
     services.quote_set_status(actor=actor, quote=quote, action=payload.action, lock_version=payload.lock_version)

@@ -100,7 +100,7 @@ class EvaluationOut(Schema):
         return str(obj["period"] if isinstance(obj, dict) else obj.period.code)
 
 
-class LineOut(Schema):
+class EntryLineOut(Schema):
     code: str
     label: str
     raw: Decimal | None
@@ -126,18 +126,18 @@ class EntryOut(Schema):
     target_difficulty: Decimal | None = Field(
         description="the rep's signed-amount target ÷ their customers' estimated potential for the period"
     )
-    lines: list[LineOut]
+    lines: list[EntryLineOut]
 
 
 class EvaluationDetailOut(EvaluationOut):
     entries: list[EntryOut]
 
 
-class CommentIn(Schema):
+class EntryCommentIn(Schema):
     text: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
 
 
-class CommentOut(Schema):
+class EntryCommentOut(Schema):
     id: int
     entry_id: int
     author_id: int
@@ -145,7 +145,7 @@ class CommentOut(Schema):
     created_at: dt.datetime
 
 
-class AdjustIn(Schema):
+class EntryAdjustIn(Schema):
     metric: str = Field(max_length=40, pattern=NO_NUL)
     points: Decimal = Field(ge=0, max_digits=7, decimal_places=2)
     reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
@@ -374,10 +374,10 @@ def entry_detail(request: HttpRequest, entry_id: Id) -> dict[str, Any]:
 
 @router.post(
     "/evaluation-entries/{entry_id}/comments",
-    response={201: CommentOut, **WRITE_ERRORS},
+    response={201: EntryCommentOut, **WRITE_ERRORS},
     summary="Comment on an entry while the evaluation is in review",
 )
-def entry_comment(request: HttpRequest, entry_id: Id, payload: CommentIn) -> Status[Any]:
+def entry_comment(request: HttpRequest, entry_id: Id, payload: EntryCommentIn) -> Status[Any]:
     actor = _actor(request)
     comment = services.entry_comment(
         actor=actor, entry=selectors.entry(actor=actor, entry_id=entry_id), text=payload.text
@@ -390,7 +390,7 @@ def entry_comment(request: HttpRequest, entry_id: Id, payload: CommentIn) -> Sta
     response={200: EntryOut, **WRITE_ERRORS},
     summary="Set one metric's points by hand, with a reason; total and ranks are recomputed",
 )
-def entry_adjust(request: HttpRequest, entry_id: Id, payload: AdjustIn) -> dict[str, Any]:
+def entry_adjust(request: HttpRequest, entry_id: Id, payload: EntryAdjustIn) -> dict[str, Any]:
     actor = _actor(request)
     entry = services.entry_adjust(
         actor=actor,

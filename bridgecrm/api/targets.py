@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
+from pydantic import StrictBool
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference
@@ -113,7 +114,7 @@ class DecomposeIn(Schema):
     weights: dict[str, Decimal] = Field(
         default_factory=dict, description='for "weights": unit key ("team:4", "rep:17", "period:2026-03") → weight'
     )
-    preview: bool = Field(False, description="compute without saving")
+    preview: StrictBool = Field(False, description="compute without saving")
 
 
 class PartOut(Schema):

@@ -10,11 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import BaseModel, StrictBool
+from pydantic import BaseModel, StrictBool, StrictInt
 
 from bridgecrm.api.pagination import Pagination
 from bridgecrm.api.references import bad_reference as _bad
-from bridgecrm.api.schemas import MAX_ID, NO_NUL, ErrorOut, Id
+from bridgecrm.api.schemas import MAX_ID, NO_NUL, BodyId, ErrorOut, Id
 from bridgecrm.core import dates
 from bridgecrm.core.errors import ApplicationError
 from bridgecrm.customers.models import Customer
@@ -75,7 +75,7 @@ class CourseOut(Schema):
 class CourseIn(BaseModel):
     title: str = Field(..., min_length=1, max_length=200, pattern=NO_NUL)
     kind: Literal["product", "skill", "compliance", "other"] = "skill"
-    product_id: Id | None = None
+    product_id: BodyId | None = None
     description: str = Field("", max_length=5000, pattern=NO_NUL)
     pass_score: Score | None = None
 
@@ -107,10 +107,10 @@ class SessionDetailOut(SessionOut):
 
 
 class SessionIn(BaseModel):
-    course_id: Id
+    course_id: BodyId
     starts_at: dt.datetime = Field(description="ISO 8601 with a time zone offset")
-    duration_minutes: int = Field(60, ge=1, le=1440)
-    trainer_id: Id | None = None
+    duration_minutes: StrictInt = Field(60, ge=1, le=1440)
+    trainer_id: BodyId | None = None
     trainer_name: str = Field("", max_length=120, pattern=NO_NUL)
     location: str = Field("", max_length=200, pattern=NO_NUL)
     notes: str = Field("", max_length=5000, pattern=NO_NUL)
@@ -133,7 +133,7 @@ class EnrollmentOut(Schema):
 
 
 class EnrolIn(BaseModel):
-    user_ids: list[Id] = Field(..., min_length=1, max_length=200)
+    user_ids: list[BodyId] = Field(..., min_length=1, max_length=200)
 
 
 class RecordIn(BaseModel):
@@ -176,7 +176,7 @@ class CoachingDetailOut(CoachingOut):
 
 
 class CoachingIn(BaseModel):
-    rep_id: Id
+    rep_id: BodyId
     title: str = Field(..., min_length=1, max_length=200, pattern=NO_NUL)
     goals: str = Field("", max_length=5000, pattern=NO_NUL)
     kpis: list[KpiIO] = Field(default_factory=list, max_length=12)
@@ -232,9 +232,9 @@ class ArticleIn(BaseModel):
     title: str = Field(..., min_length=1, max_length=200, pattern=NO_NUL)
     body: str = Field(..., min_length=1, max_length=50_000, pattern=NO_NUL)
     tags: list[Annotated[str, Field(max_length=40, pattern=NO_NUL)]] = Field(default_factory=list, max_length=20)
-    customer_id: Id | None = None
-    deal_id: Id | None = None
-    product_id: Id | None = None
+    customer_id: BodyId | None = None
+    deal_id: BodyId | None = None
+    product_id: BodyId | None = None
 
 
 class LibraryFiltersIn(Schema):
