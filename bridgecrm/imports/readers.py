@@ -486,14 +486,9 @@ def _open_xlsx(path: Path) -> Table:
         if not sheets:
             raise _error("import_empty_file", _("The workbook has no worksheet."))
         sheet = sheets[0]
-        max_row = getattr(sheet, "max_row", None)
-        max_column = getattr(sheet, "max_column", None)
-        if isinstance(max_column, int) and max_column > MAX_COLUMNS:
-            raise too_many_columns()
-        if isinstance(max_row, int) and max_row > MAX_ROWS + 1:
-            raise too_many_rows()
-        # The declared dimension served the early refusal above; the rows are read to the end of
-        # the sheet whatever it says, so a file with a wrong (too small) dimension loses none.
+        # The declared dimension is not a reason to refuse: some programs declare the whole grid
+        # (A1:XFD1048576) over a few hundred rows. The rows are read to the end of the sheet,
+        # whatever it says, and counted and limited as they come (``_xlsx_counter``, ``_xlsx_rows``).
         values = _sheet_values(sheet)
         raw_headers: list[str] | None = None
         header_row = 0  # its number in the sheet (openpyxl yields every row from the first, gaps filled)
@@ -766,8 +761,16 @@ def _xlsx_counter(path: Path, part: str | None, header_row: int) -> Callable[[],
         return None
 
     def count() -> int:
-        last = 0
+        at = last = 0  # the row a tag is at, and the last row with cells
         tail = b""
+
+        def seen(attributes: bytes) -> None:
+            nonlocal at, last
+            number = _ROW_NUMBER.search(attributes)
+            at = int(number[1]) if number else at + 1
+            if not attributes.endswith(b"/"):  # ``<row r="9" s="1"/>``: formatting, no cell
+                last = at
+
         with zipfile.ZipFile(path) as archive, archive.open(part.lstrip("/")) as stream:
             while chunk := stream.read(1 << 20):
                 data = tail + chunk
@@ -775,12 +778,10 @@ def _xlsx_counter(path: Path, part: str | None, header_row: int) -> Callable[[],
                 if cut == -1:
                     cut = len(data)
                 for match in _ROW_TAG.finditer(data, 0, cut):
-                    number = _ROW_NUMBER.search(match[1])
-                    last = int(number[1]) if number else last + 1
+                    seen(match[1])
                 tail = data[cut:]
             for match in _ROW_TAG.finditer(tail):
-                number = _ROW_NUMBER.search(match[1])
-                last = int(number[1]) if number else last + 1
+                seen(match[1])
         return max(0, last - header_row)
 
     return count
@@ -792,12 +793,13 @@ def _xlsx_rows(
     from defusedxml import DefusedXmlException
 
     count = 0
+    blank = 0  # blank rows not yet given: only given when a row with values follows them
     try:
         while True:
             try:
                 raw = next(values)
             except StopIteration:
-                return
+                return  # trailing blank rows (formatted, or a gap at the end) are not rows
             except DefusedXmlException as exc:
                 raise _hostile("XML entities") from exc
             except parse_errors as exc:
@@ -805,9 +807,15 @@ def _xlsx_rows(
             if len(raw) > MAX_COLUMNS and any(v not in (None, "") for v in raw[MAX_COLUMNS:]):
                 raise too_many_columns()
             row = [_cell_text(v) for v in raw[:MAX_COLUMNS]]
-            count += 1
+            if not any(row):
+                blank += 1
+                continue
+            count += blank + 1
             if count > MAX_ROWS:
                 raise too_many_rows()
+            for _blank in range(blank):
+                yield [""] * width
+            blank = 0
             if len(row) > width:
                 row = _strip_trailing_empty(row)
             if len(row) < width:

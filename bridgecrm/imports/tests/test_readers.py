@@ -374,12 +374,33 @@ def test_billion_laughs_behind_a_long_prolog_or_in_utf16_is_refused_up_front(tmp
     assert raised.value.code == "import_hostile_file"
 
 
-def test_xlsx_dimension_over_the_row_limit_is_refused_up_front(tmp_path, monkeypatch):
+def test_xlsx_over_the_row_limit_is_refused_by_its_count_and_while_reading(tmp_path, monkeypatch):
     path = write_xlsx(tmp_path / "a.xlsx", [["Name"]] + [[f"c{i}"] for i in range(10)])
     monkeypatch.setattr(readers, "MAX_ROWS", 5)
-    with pytest.raises(ApplicationError) as raised:
-        open_table(path, filename="a.xlsx")
+    with open_table(path, filename="a.xlsx") as table:
+        assert table.count is not None
+        assert table.count() == 10  # the engine refuses the job on this before writing anything
+        with pytest.raises(ApplicationError) as raised:
+            list(table.rows)
     assert raised.value.code == "import_too_many_rows"
+
+
+def test_a_declared_dimension_of_the_whole_grid_and_formatted_empty_rows_do_not_refuse_a_file(tmp_path, monkeypatch):
+    """Some programs declare the whole grid (A1:XFD1048576) and write formatted rows with no cell
+    below the data: the file is its rows with values, counted and read as such."""
+    base = write_xlsx(tmp_path / "a.xlsx", [["Name", "City"], ["Acme", "Wuxi"], ["", ""], ["Beta", "Xi'an"]])
+    with zipfile.ZipFile(base) as src:
+        sheet = src.read("xl/worksheets/sheet1.xml")
+    styled = b"".join(b'<row r="%d" spans="1:2" s="1" customFormat="1"/>' % n for n in range(6, 400))
+    sheet = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:XFD1048576"/>', sheet)
+    sheet = sheet.replace(b"</sheetData>", styled + b'<row r="1048576" s="1" customFormat="1"/></sheetData>')
+    path = _rewrite_xlsx(base, tmp_path / "grid.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    monkeypatch.setattr(readers, "MAX_ROWS", 100)  # fewer than the formatted rows, more than the data
+    with open_table(path, filename="grid.xlsx") as table:
+        assert table.headers == ["Name", "City"]
+        assert table.count is not None
+        assert table.count() == 3
+        assert list(table.rows) == [["Acme", "Wuxi"], ["", ""], ["Beta", "Xi'an"]]
 
 
 def test_xlsx_row_limit_while_streaming_when_the_dimension_lies(tmp_path, monkeypatch):
