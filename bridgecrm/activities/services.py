@@ -11,12 +11,13 @@ import decimal
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Max, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -139,6 +140,59 @@ def customer_follow_up_dates(customer_id: int) -> tuple[dt.datetime | None, dt.d
     day_start = dt.datetime.combine(due, dt.time.min, tzinfo=dates.company_zone())
     done = live.filter(occurred_at__gt=setter["occurred_at"], occurred_at__gte=day_start).exists()
     return last, None if done else due
+
+
+def customers_follow_up_dates(customer_ids: Iterable[int]) -> dict[int, tuple[dt.datetime | None, dt.date | None]]:
+    """:func:`customer_follow_up_dates` of many customers, in one query per 500 of them (an import
+    touches thousands: four queries each took two thirds of a follow-up import's time).
+
+    Each customer's newest live follow-up and newest live follow-up that set a next date come from
+    correlated subqueries on the (customer, -occurred_at, -id) index. The next date is done when a
+    later follow-up happened on or after its day, which is so exactly when the newest follow-up
+    is: it is the latest of them all."""
+    found: dict[int, tuple[dt.datetime | None, dt.date | None]] = {}
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        live = FollowUp.objects.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True).order_by(
+            "-occurred_at", "-id"
+        )
+        setters = live.filter(next_follow_up_on__isnull=False)
+        rows = (
+            Customer.objects.filter(pk__in=chunk)
+            .order_by()
+            .values_list(
+                "pk",
+                Subquery(live.values("occurred_at")[:1]),
+                Subquery(setters.values("occurred_at")[:1]),
+                Subquery(setters.values("next_follow_up_on")[:1]),
+            )
+        )
+        for pk, last, set_at, due in rows:
+            if due is not None and last is not None and set_at is not None:
+                day_start = dt.datetime.combine(due, dt.time.min, tzinfo=dates.company_zone())
+                if last > set_at and last >= day_start:
+                    due = None
+            found[pk] = (last, due)
+    return found
+
+
+def customers_refresh_follow_up_dates(customer_ids: Iterable[int]) -> None:
+    """Keep the follow-up dates of many customers, as :func:`_refresh_customer_dates` keeps one's
+    (no version bump), with one prepared statement run for them all."""
+    dates_by_customer = customers_follow_up_dates(customer_ids)
+    if not dates_by_customer:
+        return
+    ops = connection.ops
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET last_follow_up_at = %s, next_follow_up_on = %s WHERE id = %s",  # noqa: S608
+            [
+                (ops.adapt_datetimefield_value(last), ops.adapt_datefield_value(due), pk)
+                for pk, (last, due) in sorted(dates_by_customer.items())
+            ],
+        )
 
 
 def _refresh_customer_dates(customer_id: int) -> None:

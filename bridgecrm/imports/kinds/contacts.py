@@ -24,16 +24,39 @@ from bridgecrm.imports.kinds.base import BatchResult, Context, Row, RowError, Ta
 from bridgecrm.imports.models import ExternalRef, ImportKind, OnDuplicate
 
 FIELDS = ("name", "title", "decision_role", "email", "wechat", "notes")
+FIELD_SET = frozenset(FIELDS)
 CLEARABLE = frozenset({"title", "decision_role", "email", "wechat", "notes"})  # what an update may empty
 
 
 @dataclass
 class Prepared:
     row: Row
-    customer_id: int
+    customer_id: int  # set by ``process``: resolving the customer needs the database
     facts: dict[str, Any]
     phones: list[Phone]
     is_primary: bool
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as plain tuples (imports/ahead.py sends prepared batches through a pipe)."""
+        facts = tuple(self.facts[f] for f in FIELDS) if self.facts.keys() == FIELD_SET else dict(self.facts)
+        phones = tuple((ph.raw, ph.e164, ph.kind) for ph in self.phones)
+        return (_restore, (self.row, self.customer_id, facts, phones, self.is_primary))
+
+
+def _restore(
+    row: Row,
+    customer_id: int,
+    facts: tuple[Any, ...] | dict[str, Any],
+    phones: tuple[tuple[str, str, str], ...],
+    is_primary: bool,
+) -> Prepared:
+    return Prepared(
+        row,
+        customer_id,
+        dict(zip(FIELDS, facts, strict=True)) if isinstance(facts, tuple) else facts,
+        list(map(Phone._make, phones)),
+        is_primary,
+    )
 
 
 class ContactsKind(base.Kind):
@@ -52,31 +75,53 @@ class ContactsKind(base.Kind):
         Target("notes", _("Notes")),
     )
 
+    prepares = True
+
+    def prepare(self, rows: Sequence[Row]) -> list[Prepared | RowError]:
+        """Each row's name, title, role, e-mail, WeChat, notes, phones in E.164 and primary flag,
+        or its error: pure, so a big file's batches are prepared ahead in a second process
+        (imports/ahead.py)."""
+        out: list[Prepared | RowError] = []
+        for row in rows:
+            try:
+                out.append(self.clean(row))
+            except RowError as exc:
+                out.append(base.detached(exc))
+        return out
+
+    def clean(self, row: Row) -> Prepared:
+        v = row.values
+        facts: dict[str, Any] = {
+            "name": base.text(v, "name", 100, required=True),
+            "title": base.text(v, "title", 100),
+            "decision_role": base.choice(v, "decision_role", DecisionRole),
+            "email": base.email_value(v, "email"),
+            "wechat": base.text(v, "wechat", 64),
+            "notes": base.long_text(v, "notes", 2000),
+        }
+        phones = base.phone_list(v, "phone")
+        primary = v.get("is_primary", "").strip().casefold() in base.TRUE_WORDS
+        return Prepared(row, 0, facts, phones, primary)
+
     def process(self, ctx: Context, rows: Sequence[Row], ready: Any = None) -> BatchResult:
         result = BatchResult()
         customers = base.customers_by_reference(ctx, base.column_values(rows, "customer"))
         refs = base.external_refs(self.code, (r.external_id for r in rows))
         prepared: list[Prepared] = []
-        for row in rows:
-            v = row.values
+        for row, item in zip(rows, ready if ready is not None else self.prepare(rows), strict=True):
+            # In the order of the rules: the customer, then the cells, then the custom fields.
             try:
                 customer_id = base.resolve_one(customers, row, "customer", required=True, what=_("customer"))
                 assert customer_id is not None
-                facts: dict[str, Any] = {
-                    "name": base.text(v, "name", 100, required=True),
-                    "title": base.text(v, "title", 100),
-                    "decision_role": base.choice(v, "decision_role", DecisionRole),
-                    "email": base.email_value(v, "email"),
-                    "wechat": base.text(v, "wechat", 64),
-                    "notes": base.long_text(v, "notes", 2000),
-                }
-                phones = base.phone_list(v, "phone")
-                primary = v.get("is_primary", "").strip().casefold() in base.TRUE_WORDS
-                facts["custom"] = base.custom_values(ctx, v, current=None, creating=True)
+                if isinstance(item, RowError):
+                    result.fail(row, item)  # not raised here: a traceback would tie this frame to ``ready``
+                    continue
+                item.facts["custom"] = base.custom_values(ctx, row.values, current=None, creating=True)
             except RowError as exc:
                 result.fail(row, exc)
                 continue
-            prepared.append(Prepared(row, customer_id, facts, phones, primary))
+            item.customer_id = customer_id
+            prepared.append(item)
 
         emails = {p.facts["email"] for p in prepared if p.facts["email"]}
         numbers = {ph.e164 for p in prepared for ph in p.phones}

@@ -5,20 +5,42 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.activities.models import FollowUp, FollowUpKind, FollowUpOutcome
-from bridgecrm.activities.services import customer_follow_up_dates
+from bridgecrm.activities.services import customers_refresh_follow_up_dates
 from bridgecrm.core import dates
-from bridgecrm.customers.models import Customer
+from bridgecrm.imports import fastsql
 from bridgecrm.imports.kinds import base
 from bridgecrm.imports.kinds.base import BatchResult, Context, Row, RowError, Target
 from bridgecrm.imports.models import ExternalRef, ImportKind, OnDuplicate
 
 FUTURE_SLACK = dt.timedelta(minutes=5)
+COLUMNS = ("customer_id", "kind", "occurred_at", "summary", "outcome", "next_follow_up_on", "contact_id", "owner_id")
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A row's cells checked without the database. The checks run in the order of the rules, and
+    the one that needs the clock (not in the future) comes between them: ``later`` is the first
+    error of the checks after it, which ``process`` reports only when the row passes that one."""
+
+    row: Row
+    kind: str
+    occurred: dt.datetime
+    later: RowError | None
+    upcoming: dt.date | None
+    summary: str
+    outcome: str
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as a plain tuple (imports/ahead.py sends prepared batches through a pipe)."""
+        return (Prepared, (self.row, self.kind, self.occurred, self.later, self.upcoming, self.summary, self.outcome))
 
 
 class FollowUpsKind(base.Kind):
@@ -35,6 +57,36 @@ class FollowUpsKind(base.Kind):
         Target("owner", _("By")),
     )
 
+    prepares = True
+
+    def prepare(self, rows: Sequence[Row]) -> list[Prepared | RowError]:
+        """Each row's kind, time, next date, summary and outcome, or its error: pure, so a big
+        file's batches are prepared ahead in a second process (imports/ahead.py)."""
+        zone = dates.company_zone()
+        out: list[Prepared | RowError] = []
+        for row in rows:
+            v = row.values
+            try:
+                kind = base.choice(v, "kind", FollowUpKind)
+                if not kind:
+                    raise RowError(_("A value is required."), "kind")
+                occurred = base.moment_value(v, "occurred_at", required=True)
+                assert occurred is not None
+            except RowError as exc:
+                out.append(base.detached(exc))
+                continue
+            item = Prepared(row, kind, occurred, None, None, "", "")
+            try:
+                item.upcoming = upcoming = base.date_value(v, "next_follow_up_on")
+                if upcoming is not None and upcoming < occurred.astimezone(zone).date():
+                    raise RowError(_("The next follow-up cannot be before this one."), "next_follow_up_on")
+                item.summary = base.long_text(v, "summary", 4000, required=True)
+                item.outcome = base.choice(v, "outcome", FollowUpOutcome)
+            except RowError as exc:
+                item.later = base.detached(exc)
+            out.append(item)
+        return out
+
     def process(self, ctx: Context, rows: Sequence[Row], ready: Any = None) -> BatchResult:
         result = BatchResult()
         customers = base.customers_by_reference(ctx, base.column_values(rows, "customer"))
@@ -43,30 +95,27 @@ class FollowUpsKind(base.Kind):
         refs = base.external_refs(self.code, (r.external_id for r in rows))
         now = timezone.now()
         prepared: list[tuple[Row, dict[str, Any]]] = []
-        for row in rows:
-            v = row.values
+        for row, item in zip(rows, ready if ready is not None else self.prepare(rows), strict=True):
             try:
                 customer_id = base.resolve_one(customers, row, "customer", required=True, what=_("customer"))
                 assert customer_id is not None
-                kind = base.choice(v, "kind", FollowUpKind)
-                if not kind:
-                    raise RowError(_("A value is required."), "kind")
-                occurred = base.moment_value(v, "occurred_at", required=True)
-                assert occurred is not None
-                if occurred > now + FUTURE_SLACK:
+                if isinstance(item, RowError):
+                    result.fail(row, item)  # not raised here: a traceback would tie this frame to ``ready``
+                    continue
+                if item.occurred > now + FUTURE_SLACK:
                     raise RowError(_("A follow-up cannot be logged for the future."), "occurred_at")
-                upcoming = base.date_value(v, "next_follow_up_on")
-                if upcoming is not None and upcoming < occurred.astimezone(dates.company_zone()).date():
-                    raise RowError(_("The next follow-up cannot be before this one."), "next_follow_up_on")
+                if item.later is not None:
+                    result.fail(row, item.later)
+                    continue
                 facts: dict[str, Any] = {
                     "customer_id": customer_id,
-                    "kind": kind,
-                    "occurred_at": occurred,
-                    "summary": base.long_text(v, "summary", 4000, required=True),
-                    "outcome": base.choice(v, "outcome", FollowUpOutcome),
-                    "next_follow_up_on": upcoming,
+                    "kind": item.kind,
+                    "occurred_at": item.occurred,
+                    "summary": item.summary,
+                    "outcome": item.outcome,
+                    "next_follow_up_on": item.upcoming,
                     "contact_id": base.contact_for(contacts, row, customer_id),
-                    "owner": base.owner_for(ctx, row, users),
+                    "owner_id": base.owner_for(ctx, row, users).pk,
                 }
             except RowError as exc:
                 result.fail(row, exc)
@@ -106,19 +155,39 @@ class FollowUpsKind(base.Kind):
         if ctx.dry_run:
             result.created = [0] * len(to_create)
             return result
-        objects = [FollowUp(**{k: v for k, v in f.items()}, created_at=now, updated_at=now) for _r, f in to_create]
-        FollowUp.objects.bulk_create(objects, batch_size=1000)
-        ExternalRef.objects.bulk_create(
+        ops = connection.ops  # looked up once (a lookup through Django's connection proxy costs more than adapting)
+        adapt_datetime, adapt_date = ops.adapt_datetimefield_value, ops.adapt_datefield_value
+        stamp = adapt_datetime(now)
+        ids = fastsql.insert_rows(
+            FollowUp,
+            (*COLUMNS, "created_at", "updated_at"),
             [
-                ExternalRef(kind=self.code, external_id=r.external_id, object_id=o.pk, job=ctx.job)
-                for (r, _f), o in zip(to_create, objects, strict=True)
+                (
+                    f["customer_id"],
+                    f["kind"],
+                    adapt_datetime(f["occurred_at"]),
+                    f["summary"],
+                    f["outcome"],
+                    adapt_date(f["next_follow_up_on"]),
+                    f["contact_id"],
+                    f["owner_id"],
+                    stamp,
+                    stamp,
+                )
+                for _r, f in to_create
+            ],
+        )
+        fastsql.insert_rows(
+            ExternalRef,
+            ("kind", "external_id", "object_id", "job_id"),
+            [
+                (self.code, r.external_id, pk, ctx.job.pk)
+                for (r, _f), pk in zip(to_create, ids, strict=True)
                 if r.external_id
-            ]
+            ],
+            ids=False,
         )
         # The customers' derived dates, as logging a follow-up keeps them (activities/services.py).
-        touched = {o.customer_id for o in objects}
-        for customer_id in sorted(touched):
-            last, upcoming = customer_follow_up_dates(customer_id)
-            Customer.objects.filter(pk=customer_id).update(last_follow_up_at=last, next_follow_up_on=upcoming)
-        result.created = [o.pk for o in objects]
+        customers_refresh_follow_up_dates({f["customer_id"] for _r, f in to_create})
+        result.created = ids
         return result
