@@ -55,6 +55,18 @@ def detached(error: RowError) -> RowError:
     return error
 
 
+def cleaned[T](rows: Sequence[Row], clean: Callable[[Row], T]) -> list[T | RowError]:
+    """``clean(row)`` for each row, or the ``RowError`` it raised (detached): a kind's ``prepare``
+    when each row is checked on its own."""
+    out: list[T | RowError] = []
+    for row in rows:
+        try:
+            out.append(clean(row))
+        except RowError as exc:
+            out.append(detached(exc))
+    return out
+
+
 @dataclass(frozen=True)
 class Target:
     """A field a column may be mapped to."""

@@ -81,13 +81,7 @@ class ContactsKind(base.Kind):
         """Each row's name, title, role, e-mail, WeChat, notes, phones in E.164 and primary flag,
         or its error: pure, so a big file's batches are prepared ahead in a second process
         (imports/ahead.py)."""
-        out: list[Prepared | RowError] = []
-        for row in rows:
-            try:
-                out.append(self.clean(row))
-            except RowError as exc:
-                out.append(base.detached(exc))
-        return out
+        return base.cleaned(rows, self.clean)
 
     def clean(self, row: Row) -> Prepared:
         v = row.values

@@ -177,13 +177,7 @@ class CustomersKind(base.Kind):
     def prepare(self, rows: Sequence[Row]) -> list[Prepared | RowError]:
         """Each row's facts, name key, contact, e-mail and phones in E.164, or its error: pure, so a
         big file's batches are prepared ahead in a second process (imports/ahead.py)."""
-        out: list[Prepared | RowError] = []
-        for row in rows:
-            try:
-                out.append(self.clean(row))
-            except RowError as exc:
-                out.append(base.detached(exc))
-        return out
+        return base.cleaned(rows, self.clean)
 
     def clean(self, row: Row) -> Prepared:
         v = row.values
