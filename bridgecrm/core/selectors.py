@@ -175,6 +175,34 @@ def record_timeline(
     )
 
 
+def rates_in_force(wanted: dict[str, set[dt.date]]) -> dict[tuple[str, dt.date], Decimal | None]:
+    """``(currency, day)`` → the rate in force that day, as :func:`rates_on` finds it (the latest on
+    or before it), None when there is none: for many currencies and days in one query (an import's
+    batch of deals dated across years)."""
+    import bisect
+
+    from bridgecrm.core.models import ExchangeRate
+
+    wanted = {currency: days for currency, days in wanted.items() if days}
+    if not wanted:
+        return {}
+    history: dict[str, tuple[list[dt.date], list[Decimal]]] = {currency: ([], []) for currency in wanted}
+    for currency, valid_from, rate in (
+        ExchangeRate.objects.filter(currency__in=sorted(wanted), valid_from__lte=max(max(d) for d in wanted.values()))
+        .order_by("currency", "valid_from")
+        .values_list("currency", "valid_from", "rate")
+    ):
+        history[currency][0].append(valid_from)
+        history[currency][1].append(rate)
+    found: dict[tuple[str, dt.date], Decimal | None] = {}
+    for currency, days in wanted.items():
+        starts, rates = history[currency]
+        for day in days:
+            i = bisect.bisect_right(starts, day)
+            found[(currency, day)] = rates[i - 1] if i else None
+    return found
+
+
 def rates_on(on: dt.date) -> money.Rates:
     """The rate in force on ``on`` for every currency that has one (the latest on or before it)."""
     from django.db.models import Max

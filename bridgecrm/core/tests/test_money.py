@@ -22,7 +22,7 @@ from bridgecrm.core.money import (
     quantize,
     quantum,
 )
-from bridgecrm.core.selectors import rates_on
+from bridgecrm.core.selectors import rates_in_force, rates_on
 from bridgecrm.core.services import base_currency_set, exchange_rate_set
 
 amounts = st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=2, allow_nan=False)
@@ -108,6 +108,12 @@ def test_rates_are_dated_and_audited(company):
     rows = AuditEntry.objects.filter(content_type__model="exchangerate")
     assert rows.filter(action="create").count() == 3
     assert rows.filter(action="update", field="rate").count() == 1
+    days = {dt.date(2025, 12, 31), dt.date(2026, 3, 1), dt.date(2026, 5, 31), dt.date(2026, 6, 1), dt.date(2027, 1, 1)}
+    in_force = rates_in_force({"USD": days, "EUR": days, "JPY": days})  # the same as rates_on, in one query
+    for day in days:
+        per_unit = rates_on(day).per_unit
+        for currency in ("USD", "EUR", "JPY"):
+            assert in_force[(currency, day)] == per_unit.get(currency), (currency, day)
 
 
 @pytest.mark.django_db

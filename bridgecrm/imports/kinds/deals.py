@@ -8,7 +8,6 @@ stage closes the deal on the day it was entered. The same customer and deal name
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import decimal
 import re
@@ -22,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from bridgecrm.core import dates, money
 from bridgecrm.core.errors import ApplicationError
-from bridgecrm.core.models import CompanyProfile, ExchangeRate
+from bridgecrm.core.models import CompanyProfile
+from bridgecrm.core.selectors import rates_in_force
 from bridgecrm.customers.models import CustomerSource
 from bridgecrm.customization.models import Entity
 from bridgecrm.imports import fastsql
@@ -202,28 +202,10 @@ class DealsKind(base.Kind):
     # ---- exchange rates: those of the batch's currencies and days in one query ----------------------
 
     def _fetch_rates(self, ctx: Context, wanted: dict[str, set[dt.date]]) -> None:
-        """Into ``ctx.cache["deal_rates"]``: (currency, day) → the rate in force that day (the
-        latest on or before it, as ``core.selectors.rates_on`` finds it), None when there is none."""
+        """Into ``ctx.cache["deal_rates"]``: (currency, day) → the rate in force that day, for
+        those not fetched by an earlier batch (``core.selectors.rates_in_force``)."""
         known: dict[tuple[str, dt.date], decimal.Decimal | None] = ctx.cache.setdefault("deal_rates", {})
-        missing = {c: {d for d in days if (c, d) not in known} for c, days in wanted.items()}
-        missing = {c: days for c, days in missing.items() if days}
-        if not missing:
-            return
-        history: dict[str, tuple[list[dt.date], list[decimal.Decimal]]] = {c: ([], []) for c in missing}
-        for currency, valid_from, rate in (
-            ExchangeRate.objects.filter(
-                currency__in=sorted(missing), valid_from__lte=max(max(days) for days in missing.values())
-            )
-            .order_by("currency", "valid_from")
-            .values_list("currency", "valid_from", "rate")
-        ):
-            history[currency][0].append(valid_from)
-            history[currency][1].append(rate)
-        for currency, days in missing.items():
-            starts, rates = history[currency]
-            for day in days:
-                i = bisect.bisect_right(starts, day)
-                known[(currency, day)] = rates[i - 1] if i else None
+        known.update(rates_in_force({c: {d for d in days if (c, d) not in known} for c, days in wanted.items()}))
 
     def _rates(self, ctx: Context, items: Sequence[Prepared]) -> str | None:
         """The base currency (None when no row has an amount), after fetching the rates of the
