@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -125,21 +125,7 @@ def customer_follow_up_dates(customer_id: int) -> tuple[dt.datetime | None, dt.d
     The next date is the one set by the newest follow-up that set one, unless a later follow-up
     happened on or after that date: then it is done, and there is no next date until one is set.
     """
-    live = FollowUp.objects.filter(customer_id=customer_id, deleted_at__isnull=True)
-    last = live.aggregate(last=Max("occurred_at"))["last"]
-    setter = (
-        live.filter(next_follow_up_on__isnull=False)
-        .order_by("-occurred_at", "-id")
-        .values("occurred_at", "next_follow_up_on")
-        .first()
-    )
-    if setter is None:
-        return last, None
-    due = setter["next_follow_up_on"]
-    assert due is not None
-    day_start = dt.datetime.combine(due, dt.time.min, tzinfo=dates.company_zone())
-    done = live.filter(occurred_at__gt=setter["occurred_at"], occurred_at__gte=day_start).exists()
-    return last, None if done else due
+    return customers_follow_up_dates([customer_id]).get(customer_id, (None, None))
 
 
 def customers_follow_up_dates(customer_ids: Iterable[int]) -> dict[int, tuple[dt.datetime | None, dt.date | None]]:
